@@ -1,0 +1,52 @@
+// Package builtin is the one place that lists the providers this build
+// ships. main hands its result to the admin API; adding a platform means
+// writing its package and adding one line here, and nothing registers
+// itself behind the reader's back.
+package builtin
+
+import (
+	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/providers/discord"
+	"github.com/chatsidecar/chatsidecar/providers/gitter"
+	"github.com/chatsidecar/chatsidecar/providers/googlechat"
+	"github.com/chatsidecar/chatsidecar/providers/groupme"
+	"github.com/chatsidecar/chatsidecar/providers/guilded"
+	"github.com/chatsidecar/chatsidecar/providers/matrix"
+	"github.com/chatsidecar/chatsidecar/providers/mattermost"
+	"github.com/chatsidecar/chatsidecar/providers/powerautomate"
+	"github.com/chatsidecar/chatsidecar/providers/rocketchat"
+	"github.com/chatsidecar/chatsidecar/providers/slack"
+	"github.com/chatsidecar/chatsidecar/providers/teams"
+	"github.com/chatsidecar/chatsidecar/providers/telegram"
+	"github.com/chatsidecar/chatsidecar/providers/webex"
+	"github.com/chatsidecar/chatsidecar/providers/webhook"
+	"github.com/chatsidecar/chatsidecar/providers/zulip"
+)
+
+// Providers returns a new instance of every provider this build ships. Each
+// call builds fresh values, so there is no shared global state.
+func Providers() []providers.Provider {
+	return []providers.Provider{
+		discord.New(),
+		gitter.New(),
+		googlechat.New(),
+		groupme.New(),
+		guilded.New(),
+		matrix.New(),
+		mattermost.New(),
+		powerautomate.New(),
+		rocketchat.New(),
+		slack.New(),
+		teams.New(),
+		telegram.New(),
+		webex.New(),
+		webhook.New(),
+		zulip.New(),
+	}
+}
+
+// Registry returns a registry of Providers. It fails only if two providers
+// share an id, which is a programming error caught by the tests.
+func Registry() (*providers.Registry, error) {
+	return providers.NewRegistry(Providers()...)
+}
