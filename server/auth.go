@@ -37,8 +37,8 @@ const BootstrapPrincipalName = "bootstrap"
 // Principal is who made a request: a stored API key, or the bootstrap key
 // from the configuration (KeyID 0).
 type Principal struct {
-	KeyID int64
-	Name  string
+	KeyID int64  // the API key's id; 0 for the bootstrap key
+	Name  string // the key's name, for audit logs
 }
 
 type principalKey struct{}

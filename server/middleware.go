@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 )
@@ -41,11 +42,26 @@ func (s *Server) observe(next http.Handler) http.Handler {
 				status = http.StatusOK // the handler wrote nothing; net/http sends 200
 			}
 			s.log.Log(r.Context(), level, "http request",
-				"method", r.Method, "path", r.URL.Path, "status", status,
+				"method", r.Method, "path", logPath(r), "status", status,
 				"bytes", rec.bytes, "duration", time.Since(start))
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// logPath is the path to log for r. A route with wildcards is logged as
+// its pattern (/transcripts/{secret}), because path segments can be
+// secrets. ServeMux records the pattern on the request it was given, which
+// is the one observe holds.
+func logPath(r *http.Request) string {
+	_, pattern, ok := strings.Cut(r.Pattern, " ")
+	if !ok {
+		pattern = r.Pattern
+	}
+	if strings.Contains(strings.TrimSuffix(pattern, "{$}"), "{") {
+		return pattern
+	}
+	return r.URL.Path
 }
 
 // responseRecorder remembers the status and size of a response. It

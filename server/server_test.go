@@ -411,3 +411,19 @@ func TestPlaygroundURL(t *testing.T) {
 	s = New(Options{Config: &config.Config{PublicURL: "https://sidecar.example.com/"}})
 	require.Equal(t, "https://sidecar.example.com/", s.playgroundURL("127.0.0.1:8080"))
 }
+
+func TestAccessLogHidesWildcardSegments(t *testing.T) {
+	t.Parallel()
+	b := setup(t, echoGraphQL())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /transcripts/{secret}", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("GET /plain/{$}", func(http.ResponseWriter, *http.Request) {})
+	h := b.server.observe(mux)
+
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/transcripts/s3cr3t-token", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/plain/", nil))
+	logs := b.logs.String()
+	require.NotContains(t, logs, "s3cr3t-token")
+	require.Contains(t, logs, "path=/transcripts/{secret} status=200")
+	require.Contains(t, logs, "path=/plain/ status=200")
+}

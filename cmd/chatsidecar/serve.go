@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"runtime"
+
+	"github.com/chatsidecar/chatsidecar/admin"
+	"github.com/chatsidecar/chatsidecar/graph"
+	"github.com/chatsidecar/chatsidecar/server"
+	"github.com/chatsidecar/chatsidecar/store"
+)
+
+// defineServe wires the admin service, the GraphQL API and the HTTP
+// server, and serves until SIGINT/SIGTERM cancels ctx; a clean shutdown
+// exits 0.
+func defineServe(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, c *cli) error {
+		if len(c.args) > 0 {
+			return usagef("unexpected argument %q", c.args[0])
+		}
+		c.log.InfoContext(ctx, "starting chatsidecar", "version", version, "commit", commit)
+		st, reg, closeStore, err := c.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		c.warnWithoutKeys(ctx, st)
+
+		auth := server.NewAuthenticator(st, c.cfg.AdminAPIKey, c.log)
+		resolver := graph.NewResolver(graph.Deps{
+			Admin:    admin.New(st, reg, c.log),
+			Store:    st,
+			Registry: reg,
+			Logger:   c.log,
+		})
+		gql := graph.NewHandler(resolver, graph.HandlerOptions{
+			Authenticate: auth.Authenticate,
+			// A WebSocket upgrade that carried a valid key in its headers
+			// was authenticated by the server already.
+			IsAuthenticated: func(ctx context.Context) bool {
+				_, ok := server.PrincipalFrom(ctx)
+				return ok
+			},
+		})
+		srv := server.New(server.Options{
+			Config:  c.cfg,
+			Store:   st,
+			Auth:    auth,
+			GraphQL: gql,
+			Logger:  c.log,
+		})
+		return srv.Run(ctx)
+	}
+}
+
+// warnWithoutKeys tells the operator of a fresh install how to get into
+// the admin API; without a key every /graphql request is refused.
+func (c *cli) warnWithoutKeys(ctx context.Context, st *store.Store) {
+	if c.cfg.AdminAPIKey != "" {
+		return
+	}
+	keys, err := st.ListAPIKeys(ctx)
+	if err != nil {
+		c.log.WarnContext(ctx, "list api keys", "error", err)
+		return
+	}
+	for _, k := range keys {
+		if k.RevokedAt == nil {
+			return
+		}
+	}
+	c.log.WarnContext(ctx, "no admin API key exists yet: create one with `chatsidecar apikey create NAME` or set CHATSIDECAR_ADMIN_API_KEY")
+}
+
+// defineMigrate applies the migrations and reports the schema version.
+func defineMigrate(*flag.FlagSet) runFunc {
+	return func(ctx context.Context, c *cli) error {
+		if len(c.args) > 0 {
+			return usagef("unexpected argument %q", c.args[0])
+		}
+		st, _, closeStore, err := c.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		v, err := st.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "database schema is at version %d (%s)\n", v, st.Dialect())
+		return nil
+	}
+}
+
+// defineVersion prints the build's version.
+func defineVersion(*flag.FlagSet) runFunc {
+	return func(_ context.Context, c *cli) error {
+		if len(c.args) > 0 {
+			return usagef("unexpected argument %q", c.args[0])
+		}
+		fmt.Fprintf(c.stdout, "chatsidecar %s (commit %s, %s)\n", version, commit, runtime.Version())
+		return nil
+	}
+}
