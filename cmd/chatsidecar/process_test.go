@@ -52,9 +52,11 @@ func TestServeProcess(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	status, _ := postGraphQL(t, addr, "", `"{__typename}"`)
 	require.Equal(t, http.StatusUnauthorized, status)
+	initial := initialKey(t, logs.String())
+	status, body := postGraphQL(t, addr, initial, `"{__typename}"`)
+	require.Equal(t, http.StatusOK, status, body)
 	stop()
 	require.Contains(t, logs.String(), "generated a new secret key")
-	require.Contains(t, logs.String(), "no admin API key exists yet")
 	require.FileExists(t, filepath.Join(work, "chatsidecar.db"))
 	require.FileExists(t, filepath.Join(work, store.KeyFileName))
 
@@ -68,11 +70,12 @@ func TestServeProcess(t *testing.T) {
 	require.True(t, strings.HasPrefix(key, store.APIKeyPrefix), key)
 
 	addr, logs, stop = startServe(t, bin, work, env)
-	status, body := postGraphQL(t, addr, key, `"{__typename}"`)
+	status, body = postGraphQL(t, addr, key, `"{__typename}"`)
 	require.Equal(t, http.StatusOK, status, body)
 	require.JSONEq(t, `{"data":{"__typename":"Query"}}`, body)
 	stop()
 	require.NotContains(t, logs.String(), "generated a new secret key")
+	require.NotContains(t, logs.String(), "No admin API key existed", "the initial key is created only once")
 	require.NotContains(t, logs.String(), key)
 }
 
@@ -115,4 +118,16 @@ func startServe(t *testing.T, bin, dir string, env []string) (string, *lineWrite
 		require.Contains(t, logs.String(), "msg=stopped")
 	}
 	return addr, logs, stop
+}
+
+// initialKey finds the key a fresh `serve` printed.
+func initialKey(t *testing.T, out string) string {
+	t.Helper()
+	for _, f := range strings.Fields(out) {
+		if strings.HasPrefix(f, store.APIKeyPrefix) {
+			return f
+		}
+	}
+	t.Fatalf("serve printed no initial key; output:\n%s", out)
+	return ""
 }

@@ -26,7 +26,9 @@ func defineServe(*flag.FlagSet) runFunc {
 			return err
 		}
 		defer closeStore()
-		c.warnWithoutKeys(ctx, st)
+		if err := c.ensureInitialKey(ctx, st); err != nil {
+			return err
+		}
 
 		auth := server.NewAuthenticator(st, c.cfg.AdminAPIKey, c.log)
 		resolver := graph.NewResolver(graph.Deps{
@@ -55,23 +57,35 @@ func defineServe(*flag.FlagSet) runFunc {
 	}
 }
 
-// warnWithoutKeys tells the operator of a fresh install how to get into
-// the admin API; without a key every /graphql request is refused.
-func (c *cli) warnWithoutKeys(ctx context.Context, st *store.Store) {
+// ensureInitialKey gives a fresh install a way into the admin API: when
+// no bootstrap key is configured and no API key was ever created, it
+// creates one named "initial" and prints it once on stderr (not through the
+// logger, so it never reaches a log pipeline as a structured field). When
+// keys exist but all are revoked, that was deliberate: it only warns.
+func (c *cli) ensureInitialKey(ctx context.Context, st *store.Store) error {
 	if c.cfg.AdminAPIKey != "" {
-		return
+		return nil
 	}
 	keys, err := st.ListAPIKeys(ctx)
 	if err != nil {
-		c.log.WarnContext(ctx, "list api keys", "error", err)
-		return
+		return fmt.Errorf("list api keys: %w", err)
 	}
 	for _, k := range keys {
 		if k.RevokedAt == nil {
-			return
+			return nil
 		}
 	}
-	c.log.WarnContext(ctx, "no admin API key exists yet: create one with `chatsidecar apikey create NAME` or set CHATSIDECAR_ADMIN_API_KEY")
+	if len(keys) > 0 {
+		c.log.WarnContext(ctx, "every admin API key is revoked: create one with `chatsidecar apikey create NAME` or set CHATSIDECAR_ADMIN_API_KEY")
+		return nil
+	}
+	key, _, err := st.CreateAPIKey(ctx, "initial")
+	if err != nil {
+		return fmt.Errorf("create the initial api key: %w", err)
+	}
+	fmt.Fprintf(c.stderr, "\nNo admin API key existed, so one was created. It is shown only this once:\n\n    %s\n\n"+
+		"Use it as `Authorization: Bearer <key>`. Revoke it with `chatsidecar apikey revoke` once you have your own.\n\n", key)
+	return nil
 }
 
 // defineMigrate applies the migrations and reports the schema version.
