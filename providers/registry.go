@@ -40,13 +40,14 @@ func (r *Registry) Get(id string) (Provider, bool) {
 func (r *Registry) All() []Provider { return r.all }
 
 // CapabilitiesOf reports what p can do. Each capability is an optional
-// interface that a provider's transport implements; a provider whose
-// transport has not been written reports false for all of them, which is
-// what the API must say until then.
+// interface that a provider's transport implements, so a provider whose
+// transport has not been written reports false, and the API can never
+// claim more than the code does. Commands, transcripts and listening
+// arrive with their own interfaces.
 func CapabilitiesOf(p Provider) Capabilities {
 	var c Capabilities
-	if cp, ok := p.(interface{ Capabilities() Capabilities }); ok {
-		c = cp.Capabilities()
-	}
+	_, c.Notify = p.(Notifier)
+	_, c.Threads = p.(Threader)
+	_, c.Edits = p.(Editor)
 	return c
 }

@@ -1,0 +1,90 @@
+package providers
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinels for the permanent failures every platform has. Providers wrap
+// them in an *Error carrying the platform's error key.
+var (
+	// ErrUnauthorized means the platform rejected the credentials.
+	ErrUnauthorized = errors.New("credentials rejected")
+	// ErrChannelNotFound means the room, channel or webhook does not exist.
+	ErrChannelNotFound = errors.New("channel not found")
+	// ErrForbidden means the credentials are valid but may not post there.
+	ErrForbidden = errors.New("not allowed to post")
+	// ErrNotConfigured means the provider lacks a setting it needs.
+	ErrNotConfigured = errors.New("provider not configured")
+)
+
+// Error is a classified delivery failure. The delivery engine decides from
+// it: a RateLimit snoozes without spending an attempt, Permanent fails at
+// once and records Key on the channel, anything else is retried.
+type Error struct {
+	// Key is the stable error key the admin UI translates, as in the
+	// reference ("chat_integration.provider.slack.errors.channel_not_found").
+	Key string
+	// Permanent errors will not succeed on retry (bad token, unknown room).
+	Permanent bool
+	// RateLimited errors ask the engine to wait RetryAfter (0 = engine's
+	// default) before trying again.
+	RateLimited bool
+	RetryAfter  time.Duration
+	// Status is the HTTP status the platform answered, 0 if none.
+	Status int
+	// Message is a short, secret-free description for the channel's
+	// lastError; never a raw response body that could echo a token.
+	Message string
+	// Err is the underlying error (a sentinel above, or a transport error).
+	Err error
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Key != "" && e.Message != "":
+		return e.Key + ": " + e.Message
+	case e.Message != "":
+		return e.Message
+	case e.Err != nil:
+		return e.Err.Error()
+	}
+	return e.Key
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Permanent returns a permanent error with a key.
+func Permanent(key string, sentinel error, format string, args ...any) *Error {
+	return &Error{Key: key, Permanent: true, Err: sentinel, Message: fmt.Sprintf(format, args...)}
+}
+
+// RateLimited returns a rate-limit error asking to wait d.
+func RateLimited(d time.Duration, format string, args ...any) *Error {
+	return &Error{RateLimited: true, RetryAfter: d, Message: fmt.Sprintf(format, args...)}
+}
+
+// Classify reports how the engine should treat err: permanent, rate
+// limited (with the wait), or retryable. A nil error is neither.
+func Classify(err error) (permanent, rateLimited bool, retryAfter time.Duration) {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Permanent, pe.RateLimited, pe.RetryAfter
+	}
+	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrChannelNotFound) ||
+		errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotConfigured) {
+		return true, false, 0
+	}
+	return false, false, 0
+}
+
+// ErrorKey returns the key to record on the channel for err; the
+// reference's generic key when the provider gave none.
+func ErrorKey(err error) string {
+	var pe *Error
+	if errors.As(err, &pe) && pe.Key != "" {
+		return pe.Key
+	}
+	return "chat_integration.channel_exception"
+}
