@@ -26,6 +26,20 @@ import (
 type document struct {
 	providers []*docProvider
 	channels  []*docChannel
+	// substituted lists every value in which a variable was substituted,
+	// in document order, for ExpandDocument to write back into the tree.
+	substituted []substitution
+}
+
+// substitution is one provider setting or channel parameter whose ${NAME}
+// references were replaced.
+type substitution struct {
+	node *yaml.Node // the scalar in the YAML tree (aliases followed)
+	text string     // the expanded value, with $${ already turned into ${
+	// dp and key name the provider setting, so that its coerced value can
+	// be found; dp is nil for a channel parameter.
+	dp  *docProvider
+	key string
 }
 
 // docProvider is one entry of providers:.
@@ -167,6 +181,17 @@ type docParser struct {
 // parseDocument reads src. It returns nil when src is not YAML at all; the
 // problems say why.
 func parseDocument(src []byte, expand func(string) (string, bool), probs *docProblems) *document {
+	root := decodeDocument(src, probs)
+	if root == nil {
+		return nil
+	}
+	return readDocument(root, expand, probs)
+}
+
+// decodeDocument parses src into a YAML tree, the first of its documents
+// if it holds several (which is a problem). It returns nil when src is not
+// YAML at all; the problems say why.
+func decodeDocument(src []byte, probs *docProblems) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
@@ -180,6 +205,12 @@ func parseDocument(src []byte, expand func(string) (string, bool), probs *docPro
 		probs.syntax(err)
 		return nil
 	}
+	return &root
+}
+
+// readDocument turns the tree decodeDocument returned into a document,
+// expanding variables with expand.
+func readDocument(root *yaml.Node, expand func(string) (string, bool), probs *docProblems) *document {
 	p := &docParser{docProblems: probs, expand: expand}
 	d := &document{}
 	var top *yaml.Node
@@ -342,6 +373,7 @@ func (p *docParser) providers(d *document, n *yaml.Node, path string) {
 					dp.settings[key] = val
 					if expanded {
 						dp.expanded[key] = true
+						d.substituted = append(d.substituted, substitution{node: v, text: val.(string), dp: dp, key: key})
 					}
 				})
 			}
@@ -395,7 +427,11 @@ func (p *docParser) channels(d *document, n *yaml.Node, path string) {
 				}
 				dc.data = map[string]any{}
 				p.mapping(v, path, nil, func(key string, _, v *yaml.Node, path string) {
-					dc.data[key], _ = p.value(v, path)
+					val, expanded := p.value(v, path)
+					dc.data[key] = val
+					if expanded {
+						d.substituted = append(d.substituted, substitution{node: v, text: val.(string)})
+					}
 				})
 			case "rules":
 				p.rules(dc, v, path)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/chatsidecar/chatsidecar/admin"
+	"github.com/chatsidecar/chatsidecar/providers/builtin"
 )
 
 // remoteFlags are the flags that send apply and export to a running
@@ -78,7 +79,13 @@ func defineApply(fs *flag.FlagSet) runFunc {
 		if rc != nil {
 			// The server never expands variables for API callers, so the
 			// document is expanded here, from this process's environment.
-			if doc, err = expandDocument(doc, expand); err != nil {
+			// This build's providers say which settings are booleans; the
+			// server is expected to run the same release.
+			reg, regErr := builtin.Registry()
+			if regErr != nil {
+				return fmt.Errorf("provider registry: %w", regErr)
+			}
+			if doc, err = admin.ExpandDocument(doc, expand, reg); err != nil {
 				return err
 			}
 			plan, err = rc.applyConfig(ctx, string(doc), prune, dryRun)

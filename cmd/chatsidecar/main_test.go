@@ -466,50 +466,6 @@ func TestSplitArgs(t *testing.T) {
 	}
 }
 
-func TestExpandDocument(t *testing.T) {
-	t.Parallel()
-	env := map[string]string{
-		"TOKEN": "xoxb-1", "TRICKY": "a: b # not a comment", "BRACES": "x${Y}z", "ON": "True", "MULTI": "l1\nl2",
-	}
-	lookup := func(n string) (string, bool) { v, ok := env[n]; return v, ok }
-
-	doc := `version: 1
-providers:
-  slack:
-    settings:
-      access_token: ${TOKEN}
-      username: "$${NOT_A_VAR} ${TOKEN}"
-      flag: ${ON}
-      excerpt_length: 300
-channels:
-  - name: ${TOKEN}
-    provider: webhook
-    data:
-      url: ${TRICKY}
-      other: ${BRACES}
-      note: ${MULTI}
-`
-	out, err := expandDocument([]byte(doc), lookup)
-	require.NoError(t, err)
-	got := string(out)
-	require.Contains(t, got, "access_token: xoxb-1")
-	require.Contains(t, got, `username: "$${NOT_A_VAR} xoxb-1"`)
-	require.Contains(t, got, "flag: true")
-	require.Contains(t, got, `url: 'a: b # not a comment'`)
-	require.Contains(t, got, "other: x$${Y}z")
-	require.Contains(t, got, `note: "l1\nl2"`)
-	require.Contains(t, got, "name: ${TOKEN}") // names are not expanded, as in Apply
-
-	// Nothing to expand: the bytes go out untouched.
-	same := []byte("version: 1 # comment\n")
-	out, err = expandDocument(same, lookup)
-	require.NoError(t, err)
-	require.Equal(t, same, out)
-
-	_, err = expandDocument([]byte("version: 1\nchannels:\n  - name: a\n    data:\n      url: ${NOPE}\n"), lookup)
-	require.EqualError(t, err, "line 5: channels[0].data.url: variable NOPE is not set")
-}
-
 // wsInit opens a graphql-transport-ws connection, sends connection_init
 // with payload and returns the type of the server's answer, or "" when
 // the server closed the connection instead.
