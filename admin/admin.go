@@ -320,16 +320,7 @@ func (s *Service) DeleteRule(ctx context.Context, id int64) error {
 
 // RuleInputOf returns the input that would recreate r, the starting point
 // for partial updates.
-func RuleInputOf(r *store.Rule) rules.Input {
-	return rules.Input{
-		Filter:               rules.Filter(r.Filter),
-		Type:                 rules.Type(r.Type),
-		CategoryID:           r.CategoryID,
-		IncludeSubcategories: r.IncludeSubcategories,
-		Tags:                 r.Tags,
-		GroupName:            r.GroupName,
-	}
-}
+func RuleInputOf(r *store.Rule) rules.Input { return rules.Input(specOf(r)) }
 
 func ruleFromSpec(channelID int64, spec rules.Spec) *store.Rule {
 	return &store.Rule{
