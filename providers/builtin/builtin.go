@@ -5,6 +5,8 @@
 package builtin
 
 import (
+	"net/http"
+
 	"github.com/chatsidecar/chatsidecar/providers"
 	"github.com/chatsidecar/chatsidecar/providers/discord"
 	"github.com/chatsidecar/chatsidecar/providers/gitter"
@@ -23,9 +25,19 @@ import (
 	"github.com/chatsidecar/chatsidecar/providers/zulip"
 )
 
-// Providers returns a new instance of every provider this build ships. Each
-// call builds fresh values, so there is no shared global state.
+// Providers returns a new instance of every provider this build ships,
+// sharing one HTTP client from providers.NewHTTPClient (with timeouts,
+// without redirects). Each call builds fresh values, so there is no shared
+// global state.
 func Providers() []providers.Provider {
+	return ProvidersWithClient(providers.NewHTTPClient())
+}
+
+// ProvidersWithClient is Providers with the HTTP client every transport
+// uses, for a caller that wraps it (an outbound policy, a proxy, tracing).
+// client must have timeouts; nil lets each transport build its own with
+// providers.NewHTTPClient.
+func ProvidersWithClient(client *http.Client) []providers.Provider {
 	return []providers.Provider{
 		discord.New(),
 		gitter.New(),
@@ -36,11 +48,11 @@ func Providers() []providers.Provider {
 		mattermost.New(),
 		powerautomate.New(),
 		rocketchat.New(),
-		slack.New(),
+		slack.New(slack.Options{HTTPClient: client}),
 		teams.New(),
 		telegram.New(),
 		webex.New(),
-		webhook.New(),
+		webhook.New(webhook.Options{HTTPClient: client}),
 		zulip.New(),
 	}
 }
@@ -49,4 +61,10 @@ func Providers() []providers.Provider {
 // share an id, which is a programming error caught by the tests.
 func Registry() (*providers.Registry, error) {
 	return providers.NewRegistry(Providers()...)
+}
+
+// RegistryWithClient is Registry with the HTTP client every transport uses;
+// see ProvidersWithClient.
+func RegistryWithClient(client *http.Client) (*providers.Registry, error) {
+	return providers.NewRegistry(ProvidersWithClient(client)...)
 }

@@ -421,3 +421,23 @@ func TestProvidersReturnCopies(t *testing.T) {
 		require.NotEqual(t, "changed", p.Settings()[0].Key, p.ID())
 	}
 }
+
+// TestCapabilities pins which providers have transports, so a provider
+// cannot start or stop delivering without this table changing.
+func TestCapabilities(t *testing.T) {
+	t.Parallel()
+	want := map[string]providers.Capabilities{
+		"slack":   {Notify: true, Threads: true, Edits: true},
+		"webhook": {Notify: true},
+	}
+	for _, p := range registry(t).All() {
+		require.Equal(t, want[p.ID()], providers.CapabilitiesOf(p), p.ID())
+	}
+}
+
+func TestRegistryWithClient(t *testing.T) {
+	t.Parallel()
+	r, err := builtin.RegistryWithClient(providers.NewHTTPClient())
+	require.NoError(t, err)
+	require.Len(t, r.All(), len(wantIDs))
+}
