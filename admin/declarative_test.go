@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -102,8 +103,15 @@ func (f fixture) rules(t *testing.T, name string) []*store.Rule {
 }
 
 // pause makes sure a write after it gets a later updated_at than any write
-// before it, so an unchanged updated_at proves there was no write.
-func pause() { time.Sleep(5 * time.Millisecond) }
+// before it, so an unchanged updated_at proves there was no write. It waits
+// for the clock to reach the next microsecond (the store's timestamp
+// precision) rather than sleeping for a guessed duration.
+func pause() {
+	start := time.Now().Truncate(time.Microsecond)
+	for !time.Now().Truncate(time.Microsecond).After(start) {
+		runtime.Gosched()
+	}
+}
 
 const baseDoc = `version: 1
 providers:
