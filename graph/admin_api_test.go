@@ -319,6 +319,7 @@ func TestAdminAPI_Limits(t *testing.T) {
 
 	res = e.gql(t, `{ channels(first: 200) { edges { node { rules { channel { rules { channel { id } } } } } } } }`, nil)
 	require.Equal(t, "BAD_USER_INPUT", res.code(), "complexity limit: %+v", res.Errors)
+	require.Contains(t, res.Errors[0].Message, "complexity", "rejected by the complexity limit, not the depth limit")
 
 	res = e.gql(t, `{ nope }`, nil)
 	require.Equal(t, "BAD_USER_INPUT", res.code())

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"github.com/chatsidecar/chatsidecar/graph/model"
+
 	"github.com/chatsidecar/chatsidecar/store"
 )
 
@@ -95,4 +97,17 @@ func (r *Resolver) channelFor(ctx context.Context, id int64) (*store.Channel, er
 	}
 	announceChannels(ctx, ch)
 	return ch, nil
+}
+
+// ruleModelsFor is rulesFor mapped to the API's Rule type.
+func (r *Resolver) ruleModelsFor(ctx context.Context, channelID int64) ([]*model.Rule, error) {
+	rs, err := r.rulesFor(ctx, channelID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Rule, len(rs))
+	for i, rl := range rs {
+		out[i] = ruleModel(rl)
+	}
+	return out, nil
 }

@@ -21,15 +21,7 @@ func (r *channelResolver) Rules(ctx context.Context, obj *model.Channel) ([]*mod
 	if err != nil {
 		return nil, err
 	}
-	rs, err := r.rulesFor(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.Rule, len(rs))
-	for i, rl := range rs {
-		out[i] = ruleModel(rl)
-	}
-	return out, nil
+	return r.ruleModelsFor(ctx, id)
 }
 
 // ConfigureProvider is the resolver for the configureProvider field.
@@ -267,15 +259,7 @@ func (r *queryResolver) Rules(ctx context.Context, channelID string) ([]*model.R
 	if _, err := r.channelFor(ctx, cid); err != nil {
 		return nil, err
 	}
-	rs, err := r.rulesFor(ctx, cid)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*model.Rule, len(rs))
-	for i, rl := range rs {
-		out[i] = ruleModel(rl)
-	}
-	return out, nil
+	return r.ruleModelsFor(ctx, cid)
 }
 
 // ExportConfig is the resolver for the exportConfig field.

@@ -128,7 +128,7 @@ func (q *Queries) CreateChannel(ctx context.Context, ch *Channel) error {
 		return err
 	}
 	if err := q.conn(ctx).Create(row).Error; err != nil {
-		return q.translateChannelErr(err, row)
+		return q.translateChannelErr(ctx, err, row)
 	}
 	ch.ID, ch.CreatedAt, ch.UpdatedAt = row.ID, row.CreatedAt, row.UpdatedAt
 	return nil
@@ -152,7 +152,7 @@ func (q *Queries) UpdateChannel(ctx context.Context, ch *Channel) error {
 		"updated_at":  q.db.NowFunc(),
 	})
 	if res.Error != nil {
-		return q.translateChannelErr(res.Error, row)
+		return q.translateChannelErr(ctx, res.Error, row)
 	}
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("channel %d: %w", ch.ID, ErrNotFound)
@@ -228,10 +228,10 @@ func (q *Queries) uniqueConflict(provider string) error {
 
 // translateChannelErr maps a unique-index violation that slipped past the
 // pre-check (two writers at once on PostgreSQL) to a ConflictError.
-func (q *Queries) translateChannelErr(err error, row *channelRow) error {
+func (q *Queries) translateChannelErr(ctx context.Context, err error, row *channelRow) error {
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		var n int64
-		if q.db.Model(&channelRow{}).Where("name = ? AND id <> ?", row.Name, row.ID).Count(&n); n > 0 {
+		if q.conn(ctx).Model(&channelRow{}).Where("name = ? AND id <> ?", row.Name, row.ID).Count(&n); n > 0 {
 			return &ConflictError{Field: "name", Message: fmt.Sprintf("a channel named %q already exists", row.Name)}
 		}
 		return q.uniqueConflict(row.Provider)
