@@ -51,6 +51,12 @@ type Config struct {
 	LogFormat              string // text or json
 	OutboundAllowPrivate   bool
 	ShutdownTimeout        time.Duration
+	// DeliveryWorkers is how many deliveries this process runs at once;
+	// 0 makes an intake-only replica that leaves delivery to others.
+	DeliveryWorkers int
+	// CatchUpInterval is how often missed posts are looked for through
+	// the Discourse API (only when the API is configured).
+	CatchUpInterval time.Duration
 }
 
 // Error is an invalid setting. Var names the environment variable so the
@@ -131,6 +137,22 @@ func variables() []variable {
 				return errors.New("must be true or false")
 			}
 			c.OutboundAllowPrivate = b
+			return nil
+		}},
+		{"CHATSIDECAR_DELIVERY_WORKERS", "delivery-workers", "64", "deliveries run at once by this process; 0 for an intake-only replica", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 10000 {
+				return errors.New("must be an integer between 0 and 10000")
+			}
+			c.DeliveryWorkers = n
+			return nil
+		}},
+		{"CHATSIDECAR_CATCHUP_INTERVAL", "catchup-interval", "5m", "how often to look for posts whose webhook never arrived (needs the Discourse API)", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second {
+				return errors.New("must be a duration of at least 1s, such as 5m")
+			}
+			c.CatchUpInterval = d
 			return nil
 		}},
 		{"CHATSIDECAR_SHUTDOWN_TIMEOUT", "shutdown-timeout", DefaultShutdownTimeout.String(), "how long to drain work on shutdown", func(c *Config, v string) error {

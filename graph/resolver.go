@@ -19,6 +19,8 @@ type Deps struct {
 	Store    *store.Store
 	Registry *providers.Registry
 	Logger   *slog.Logger
+	// Deliveries may be nil (tests of the admin API alone).
+	Deliveries Deliveries
 }
 
 // Resolver is the root resolver; gqlgen's per-type resolvers embed it.
@@ -27,6 +29,8 @@ type Resolver struct {
 	store *store.Store
 	reg   *providers.Registry
 	log   *slog.Logger
+
+	deliveries Deliveries
 }
 
 // NewResolver returns the root resolver.
@@ -35,5 +39,5 @@ func NewResolver(d Deps) *Resolver {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Resolver{admin: d.Admin, store: d.Store, reg: d.Registry, log: log}
+	return &Resolver{admin: d.Admin, store: d.Store, reg: d.Registry, log: log, deliveries: d.Deliveries}
 }

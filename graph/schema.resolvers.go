@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/chatsidecar/chatsidecar/admin"
@@ -22,6 +23,51 @@ func (r *channelResolver) Rules(ctx context.Context, obj *model.Channel) ([]*mod
 		return nil, err
 	}
 	return r.ruleModelsFor(ctx, id)
+}
+
+// Channel is the resolver for the channel field.
+func (r *deliveryResolver) Channel(ctx context.Context, obj *model.Delivery) (*model.Channel, error) {
+	cid, err := parseID("channelId", obj.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.channelFor(ctx, cid)
+	if err != nil {
+		return nil, err
+	}
+	return r.channelModel(ch), nil
+}
+
+// Rule is the resolver for the rule field.
+func (r *deliveryResolver) Rule(ctx context.Context, obj *model.Delivery) (*model.Rule, error) {
+	if obj.RuleID == nil {
+		return nil, nil
+	}
+	id, err := parseID("ruleId", *obj.RuleID)
+	if err != nil {
+		return nil, err
+	}
+	rl, err := r.store.GetRule(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ruleModel(rl), nil
+}
+
+// Event is the resolver for the event field.
+func (r *deliveryResolver) Event(ctx context.Context, obj *model.Delivery) (*model.ForumEvent, error) {
+	id, err := parseID("eventId", obj.EventID)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.GetEvent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return eventModel(e), nil
 }
 
 // ConfigureProvider is the resolver for the configureProvider field.
@@ -164,6 +210,47 @@ func (r *mutationResolver) ApplyConfig(ctx context.Context, document string, pru
 	return planModel(plan, opts.DryRun), nil
 }
 
+// TestChannel is the resolver for the testChannel field.
+func (r *mutationResolver) TestChannel(ctx context.Context, id string, topicID *string) (*model.Delivery, error) {
+	if r.deliveries == nil {
+		return nil, errNoDeliveries
+	}
+	cid, err := parseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	var tid int64
+	if topicID != nil {
+		if tid, err = parseID("topicId", *topicID); err != nil {
+			return nil, err
+		}
+	}
+	d, err := r.deliveries.TestChannel(ctx, cid, tid)
+	if err != nil {
+		return nil, err
+	}
+	return deliveryModel(d), nil
+}
+
+// RetryDelivery is the resolver for the retryDelivery field.
+func (r *mutationResolver) RetryDelivery(ctx context.Context, id string) (*model.Delivery, error) {
+	if r.deliveries == nil {
+		return nil, errNoDeliveries
+	}
+	did, err := parseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.deliveries.Retry(ctx, did)
+	if r.deliveries.NotRetryable(err) {
+		return nil, inputError("id", "%s", err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return deliveryModel(d), nil
+}
+
 // Providers is the resolver for the providers field.
 func (r *queryResolver) Providers(ctx context.Context) ([]*model.Provider, error) {
 	views, err := r.admin.Providers(ctx)
@@ -271,6 +358,24 @@ func (r *queryResolver) ExportConfig(ctx context.Context) (string, error) {
 	return string(b), nil
 }
 
+// Deliveries is the resolver for the deliveries field.
+func (r *queryResolver) Deliveries(ctx context.Context, filter *model.DeliveryFilter, first *int, after *string) (*model.DeliveryConnection, error) {
+	return r.listDeliveries(ctx, filter, first, after)
+}
+
+// Delivery is the resolver for the delivery field.
+func (r *queryResolver) Delivery(ctx context.Context, id string) (*model.Delivery, error) {
+	did, err := parseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.store.GetDelivery(ctx, did)
+	if err != nil {
+		return nil, err
+	}
+	return deliveryModel(d), nil
+}
+
 // Channel is the resolver for the channel field.
 func (r *ruleResolver) Channel(ctx context.Context, obj *model.Rule) (*model.Channel, error) {
 	cid, err := parseID("channelId", obj.ChannelID)
@@ -284,8 +389,16 @@ func (r *ruleResolver) Channel(ctx context.Context, obj *model.Rule) (*model.Cha
 	return r.channelModel(ch), nil
 }
 
+// DeliveryUpdated is the resolver for the deliveryUpdated field.
+func (r *subscriptionResolver) DeliveryUpdated(ctx context.Context, channelID *string) (<-chan *model.Delivery, error) {
+	return r.subscribeDeliveries(ctx, channelID)
+}
+
 // Channel returns ChannelResolver implementation.
 func (r *Resolver) Channel() ChannelResolver { return &channelResolver{r} }
+
+// Delivery returns DeliveryResolver implementation.
+func (r *Resolver) Delivery() DeliveryResolver { return &deliveryResolver{r} }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
@@ -296,9 +409,14 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // Rule returns RuleResolver implementation.
 func (r *Resolver) Rule() RuleResolver { return &ruleResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	channelResolver  struct{ *Resolver }
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
-	ruleResolver     struct{ *Resolver }
+	channelResolver      struct{ *Resolver }
+	deliveryResolver     struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	ruleResolver         struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

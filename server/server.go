@@ -55,6 +55,10 @@ type Options struct {
 	// connection_init payload.
 	GraphQL http.Handler
 	Logger  *slog.Logger
+	// Intake receives Discourse webhooks; nil answers 503.
+	Intake WebhookIntake
+	// Metrics serves /metrics; nil answers 404.
+	Metrics http.Handler
 }
 
 // Server is the HTTP server. Handler may be used on its own (tests);
@@ -64,6 +68,8 @@ type Server struct {
 	store   *store.Store
 	auth    *Authenticator
 	graphql http.Handler
+	intake  WebhookIntake
+	metrics http.Handler
 	log     *slog.Logger
 	streams *streamTracker
 	handler http.Handler
@@ -80,6 +86,8 @@ func New(opts Options) *Server {
 		store:   opts.Store,
 		auth:    opts.Auth,
 		graphql: opts.GraphQL,
+		intake:  opts.Intake,
+		metrics: opts.Metrics,
 		log:     log,
 		streams: newStreamTracker(),
 	}
@@ -181,6 +189,13 @@ func (s *Server) routes() http.Handler {
 	s.route(mux, "/healthz", map[string]handlerFunc{http.MethodGet: s.serveHealth})
 	s.route(mux, "/readyz", map[string]handlerFunc{http.MethodGet: s.serveReady})
 	s.route(mux, graphQLPath, map[string]handlerFunc{http.MethodGet: s.serveGraphQL, http.MethodPost: s.serveGraphQL})
+	s.route(mux, "/webhooks/discourse", map[string]handlerFunc{http.MethodPost: s.serveDiscourseWebhook})
+	if s.metrics != nil {
+		s.route(mux, "/metrics", map[string]handlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) error {
+			s.metrics.ServeHTTP(w, r)
+			return nil
+		}})
+	}
 	mux.Handle("/", s.handle(func(http.ResponseWriter, *http.Request) error { return errNotFound }))
 	return mux
 }

@@ -175,7 +175,7 @@ func (q *Queries) DeleteChannel(ctx context.Context, id int64) error {
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("channel %d: %w", id, ErrNotFound)
 		}
-		return nil
+		return (&Queries{db: tx, crypt: q.crypt, reg: q.reg}).BumpCounter(ctx, CounterRules)
 	})
 }
 

@@ -2,8 +2,14 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"gorm.io/gorm"
 )
@@ -114,7 +120,91 @@ func migrations() []migration {
 			`CREATE UNIQUE INDEX api_keys_hash_key ON api_keys (hash)`,
 			`CREATE TABLE meta (key TEXT PRIMARY KEY, value BYTEA NOT NULL)`,
 		},
+	}, {
+		version:  2,
+		name:     "forum events, deliveries, threads, topic cache",
+		sqlite:   deliverySchema("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "DATETIME"),
+		postgres: deliverySchema("BIGSERIAL PRIMARY KEY", "BIGINT", "TIMESTAMPTZ"),
 	}}
+}
+
+// deliverySchema is migration 2 for either database; only the id, integer
+// and timestamp types differ.
+func deliverySchema(serial, bigint, ts string) []string {
+	r := strings.NewReplacer("SERIAL", serial, "BIGINT", bigint, "TS", ts)
+	stmts := []string{
+		// One row per distinct forum event. dedupe_key is the payload
+		// identity (post id + version, topic id + event), so Discourse's
+		// retries, redeliveries and catch-up re-reads are recognised.
+		`CREATE TABLE forum_events (
+			id SERIAL,
+			kind TEXT NOT NULL,
+			dedupe_key TEXT NOT NULL,
+			source TEXT NOT NULL,
+			topic_id BIGINT,
+			post_id BIGINT,
+			payload TEXT NOT NULL,
+			deliveries INTEGER NOT NULL DEFAULT 0,
+			created_at TS NOT NULL)`,
+		`CREATE UNIQUE INDEX forum_events_dedupe_key ON forum_events (dedupe_key)`,
+		`CREATE INDEX forum_events_post_id_idx ON forum_events (post_id)`,
+		// One row per (event, channel): the unit of delivery and of status.
+		`CREATE TABLE deliveries (
+			id SERIAL,
+			event_id BIGINT NOT NULL REFERENCES forum_events (id) ON DELETE CASCADE,
+			channel_id BIGINT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+			rule_id BIGINT,
+			provider TEXT NOT NULL,
+			action TEXT NOT NULL,
+			filter TEXT NOT NULL,
+			topic_id BIGINT,
+			post_id BIGINT,
+			status TEXT NOT NULL,
+			attempts INTEGER NOT NULL DEFAULT 0,
+			last_error_key TEXT,
+			last_error_message TEXT,
+			remote_id TEXT,
+			thread_id TEXT,
+			next_attempt_at TS,
+			created_at TS NOT NULL,
+			updated_at TS NOT NULL,
+			delivered_at TS)`,
+		`CREATE UNIQUE INDEX deliveries_event_channel_key ON deliveries (event_id, channel_id)`,
+		`CREATE INDEX deliveries_channel_idx ON deliveries (channel_id, id)`,
+		`CREATE INDEX deliveries_status_idx ON deliveries (status, id)`,
+		`CREATE INDEX deliveries_post_idx ON deliveries (post_id, channel_id)`,
+		// The chat thread a topic started in a channel, so later posts can
+		// reply in it.
+		`CREATE TABLE topic_threads (
+			channel_id BIGINT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+			topic_id BIGINT NOT NULL,
+			thread_id TEXT NOT NULL,
+			created_at TS NOT NULL,
+			PRIMARY KEY (channel_id, topic_id))`,
+		// The chat message a post became in a channel, so edits and
+		// deletions can reach it.
+		`CREATE TABLE post_messages (
+			channel_id BIGINT NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+			post_id BIGINT NOT NULL,
+			message_id TEXT NOT NULL,
+			thread_id TEXT,
+			extra TEXT,
+			created_at TS NOT NULL,
+			PRIMARY KEY (channel_id, post_id))`,
+		// Topic facts that post payloads lack (tags, archetype, visibility),
+		// from topic webhooks or the Discourse API.
+		`CREATE TABLE topics (
+			id BIGINT PRIMARY KEY,
+			data TEXT NOT NULL,
+			updated_at TS NOT NULL)`,
+		// Counters other replicas poll cheaply, such as the rules
+		// generation that tells intake to rebuild its match index.
+		`CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)`,
+	}
+	for i, s := range stmts {
+		stmts[i] = r.Replace(s)
+	}
+	return stmts
 }
 
 // migrationLockID is the PostgreSQL advisory lock that serialises
@@ -125,15 +215,29 @@ const migrationLockID = 0x63736d67 // "csmg"
 // matches the one that encrypted existing secrets. All pending migrations
 // apply in one transaction (DDL is transactional on both databases), so a
 // failure leaves the schema as it was. It is safe to run from several
-// processes at once: on PostgreSQL a transaction-level advisory lock
+// processes at once: on PostgreSQL a session-level advisory lock
 // serialises them, on SQLite the immediate transaction does.
 func (s *Store) Migrate(ctx context.Context) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if s.dialect == Postgres {
-			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, migrationLockID).Error; err != nil {
-				return fmt.Errorf("migration lock: %w", err)
-			}
+	if s.dialect == Postgres {
+		// A session lock on a connection of its own, because the queue's
+		// migrations commit one version at a time (PostgreSQL cannot use
+		// a new enum value in the transaction that added it).
+		conn, err := s.sqlDB.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("store: migrate: %w", err)
 		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockID); err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+		defer func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockID)
+		}()
+	}
+	if err := s.migrateQueue(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`).Error; err != nil {
 			return fmt.Errorf("create schema_migrations: %w", err)
@@ -205,4 +309,31 @@ func (s *Store) verifySecretKey(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// migrateQueue applies the job queue's (River's) own migrations. They run
+// before ours, under the same lock, each version in its own transaction.
+func (s *Store) migrateQueue(ctx context.Context) error {
+	var err error
+	if s.dialect == Postgres {
+		var m *rivermigrate.Migrator[*sql.Tx]
+		if m, err = rivermigrate.New(riverdatabasesql.New(s.sqlDB), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	} else {
+		var m *rivermigrate.Migrator[*sql.Tx]
+		if m, err = rivermigrate.New(riversqlite.New(s.sqlDB), nil); err == nil {
+			_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("queue migration: %w", err)
+	}
+	return nil
+}
+
+// LatestSchemaVersion is the version Migrate brings a database to.
+func LatestSchemaVersion() int {
+	ms := migrations()
+	return ms[len(ms)-1].version
 }

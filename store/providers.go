@@ -106,7 +106,8 @@ func (q *Queries) PutProviderConfig(ctx context.Context, pc *ProviderConfig) err
 		return fmt.Errorf("store: save provider %s: %w", pc.ProviderID, err)
 	}
 	pc.CreatedAt, pc.UpdatedAt = row.CreatedAt, row.UpdatedAt
-	return nil
+	// Enabling or disabling a provider changes which channels receive.
+	return q.BumpCounter(ctx, CounterRules)
 }
 
 func (q *Queries) providerConfigFromRow(row *providerConfigRow) (*ProviderConfig, error) {

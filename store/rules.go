@@ -82,7 +82,7 @@ func (q *Queries) CreateRule(ctx context.Context, r *Rule) error {
 		return err
 	}
 	r.ID, r.CreatedAt, r.UpdatedAt = row.ID, row.CreatedAt, row.UpdatedAt
-	return nil
+	return q.BumpCounter(ctx, CounterRules)
 }
 
 // UpdateRule replaces every field of an existing rule.
@@ -110,7 +110,7 @@ func (q *Queries) UpdateRule(ctx context.Context, r *Rule) error {
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("rule %d: %w", r.ID, ErrNotFound)
 	}
-	return nil
+	return q.BumpCounter(ctx, CounterRules)
 }
 
 // DeleteRule deletes a rule.
@@ -122,7 +122,7 @@ func (q *Queries) DeleteRule(ctx context.Context, id int64) error {
 	if res.RowsAffected == 0 {
 		return fmt.Errorf("rule %d: %w", id, ErrNotFound)
 	}
-	return nil
+	return q.BumpCounter(ctx, CounterRules)
 }
 
 func (q *Queries) channelExists(ctx context.Context, id int64) error {

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"runtime"
 
-	"github.com/chatsidecar/chatsidecar/admin"
-	"github.com/chatsidecar/chatsidecar/graph"
-	"github.com/chatsidecar/chatsidecar/server"
 	"github.com/chatsidecar/chatsidecar/store"
 )
 
@@ -30,30 +27,11 @@ func defineServe(*flag.FlagSet) runFunc {
 			return err
 		}
 
-		auth := server.NewAuthenticator(st, c.cfg.AdminAPIKey, c.log)
-		resolver := graph.NewResolver(graph.Deps{
-			Admin:    admin.New(st, reg, c.log),
-			Store:    st,
-			Registry: reg,
-			Logger:   c.log,
-		})
-		gql := graph.NewHandler(resolver, graph.HandlerOptions{
-			Authenticate: auth.Authenticate,
-			// A WebSocket upgrade that carried a valid key in its headers
-			// was authenticated by the server already.
-			IsAuthenticated: func(ctx context.Context) bool {
-				_, ok := server.PrincipalFrom(ctx)
-				return ok
-			},
-		})
-		srv := server.New(server.Options{
-			Config:  c.cfg,
-			Store:   st,
-			Auth:    auth,
-			GraphQL: gql,
-			Logger:  c.log,
-		})
-		return srv.Run(ctx)
+		a, err := c.buildApp(ctx, st, reg, nil)
+		if err != nil {
+			return err
+		}
+		return a.serve(ctx, nil)
 	}
 }
 

@@ -102,6 +102,68 @@ type CreateRuleInput struct {
 	GroupName            *string     `json:"groupName,omitempty"`
 }
 
+// One forum event's way to one channel.
+type Delivery struct {
+	ID        string   `json:"id"`
+	ChannelID string   `json:"channelId"`
+	Channel   *Channel `json:"channel"`
+	// The rule that matched; null for tests, and once the rule is deleted.
+	RuleID  *string        `json:"ruleId,omitempty"`
+	Rule    *Rule          `json:"rule,omitempty"`
+	EventID string         `json:"eventId"`
+	Event   *ForumEvent    `json:"event"`
+	Action  DeliveryAction `json:"action"`
+	// The winning rule's filter (watch, follow, thread, …).
+	Filter string         `json:"filter"`
+	Status DeliveryStatus `json:"status"`
+	// Calls to the platform that counted: rate-limit answers do not.
+	Attempts  int            `json:"attempts"`
+	LastError *DeliveryError `json:"lastError,omitempty"`
+	// The platform's id of the message (a Slack ts, a Matrix event id).
+	RemoteID *string `json:"remoteId,omitempty"`
+	ThreadID *string `json:"threadId,omitempty"`
+	// When a RETRYING delivery is due after a rate limit.
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	UpdatedAt     time.Time  `json:"updatedAt"`
+	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
+}
+
+type DeliveryConnection struct {
+	Edges    []*DeliveryEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+}
+
+type DeliveryEdge struct {
+	Node   *Delivery `json:"node"`
+	Cursor string    `json:"cursor"`
+}
+
+type DeliveryError struct {
+	// Stable error key the admin UI translates.
+	Key     string `json:"key"`
+	Message string `json:"message"`
+}
+
+type DeliveryFilter struct {
+	ChannelID *string         `json:"channelId,omitempty"`
+	Status    *DeliveryStatus `json:"status,omitempty"`
+}
+
+// An event received from the forum (webhook, catch-up or test).
+type ForumEvent struct {
+	ID string `json:"id"`
+	// Discourse event name: post_created, post_edited, topic_created, …
+	Kind string `json:"kind"`
+	// webhook, catchup or test.
+	Source  string  `json:"source"`
+	TopicID *string `json:"topicId,omitempty"`
+	PostID  *string `json:"postId,omitempty"`
+	// How many deliveries it caused.
+	Deliveries int       `json:"deliveries"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
 type Mutation struct {
 }
 
@@ -152,6 +214,9 @@ type Rule struct {
 	GroupName *string   `json:"groupName,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+type Subscription struct {
 }
 
 type UpdateChannelInput struct {
@@ -277,6 +342,128 @@ func (e *ConfigKind) UnmarshalJSON(b []byte) error {
 }
 
 func (e ConfigKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// What a delivery does in chat: post a new message, or change or remove the message an earlier delivery of the same post created.
+type DeliveryAction string
+
+const (
+	DeliveryActionSend   DeliveryAction = "SEND"
+	DeliveryActionEdit   DeliveryAction = "EDIT"
+	DeliveryActionDelete DeliveryAction = "DELETE"
+)
+
+var AllDeliveryAction = []DeliveryAction{
+	DeliveryActionSend,
+	DeliveryActionEdit,
+	DeliveryActionDelete,
+}
+
+func (e DeliveryAction) IsValid() bool {
+	switch e {
+	case DeliveryActionSend, DeliveryActionEdit, DeliveryActionDelete:
+		return true
+	}
+	return false
+}
+
+func (e DeliveryAction) String() string {
+	return string(e)
+}
+
+func (e *DeliveryAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeliveryAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeliveryAction", str)
+	}
+	return nil
+}
+
+func (e DeliveryAction) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeliveryAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeliveryAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a delivery stands. QUEUED → SENDING → DELIVERED, with RETRYING between attempts; FAILED and CANCELLED are final until retryDelivery.
+type DeliveryStatus string
+
+const (
+	DeliveryStatusQueued    DeliveryStatus = "QUEUED"
+	DeliveryStatusSending   DeliveryStatus = "SENDING"
+	DeliveryStatusDelivered DeliveryStatus = "DELIVERED"
+	DeliveryStatusRetrying  DeliveryStatus = "RETRYING"
+	DeliveryStatusFailed    DeliveryStatus = "FAILED"
+	DeliveryStatusCancelled DeliveryStatus = "CANCELLED"
+)
+
+var AllDeliveryStatus = []DeliveryStatus{
+	DeliveryStatusQueued,
+	DeliveryStatusSending,
+	DeliveryStatusDelivered,
+	DeliveryStatusRetrying,
+	DeliveryStatusFailed,
+	DeliveryStatusCancelled,
+}
+
+func (e DeliveryStatus) IsValid() bool {
+	switch e {
+	case DeliveryStatusQueued, DeliveryStatusSending, DeliveryStatusDelivered, DeliveryStatusRetrying, DeliveryStatusFailed, DeliveryStatusCancelled:
+		return true
+	}
+	return false
+}
+
+func (e DeliveryStatus) String() string {
+	return string(e)
+}
+
+func (e *DeliveryStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = DeliveryStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid DeliveryStatus", str)
+	}
+	return nil
+}
+
+func (e DeliveryStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *DeliveryStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e DeliveryStatus) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

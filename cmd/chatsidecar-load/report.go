@@ -1,0 +1,257 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// report is the outcome of a run, printed as a table or as JSON. Rates
+// are per second, durations in the JSON are seconds or milliseconds as
+// their names say, and RSS is in bytes.
+type report struct {
+	Server string `json:"server"`
+	RunID  string `json:"run_id"`
+	// Events is what was asked for; EventsSent what was actually sent
+	// (fewer when the run was interrupted).
+	Events             int            `json:"events"`
+	EventsSent         int            `json:"events_sent"`
+	IngestOK           int            `json:"ingest_ok"`
+	IngestErrors       int            `json:"ingest_errors"`
+	IngestErrorReasons map[string]int `json:"ingest_error_reasons,omitempty"`
+	// IngestSeconds runs from the first send to the last answer;
+	// IngestPerSecond counts 2xx answers only.
+	IngestSeconds   float64 `json:"ingest_seconds"`
+	IngestPerSecond float64 `json:"ingest_per_second"`
+	TargetRate      float64 `json:"target_rate"`
+	Channels        int     `json:"channels"`
+	// DeliveriesExpected is events × channels; DeliveriesReceived counts
+	// distinct (channel, post) pairs.
+	DeliveriesExpected int `json:"deliveries_expected"`
+	DeliveriesReceived int `json:"deliveries_received"`
+	// DeliverySeconds runs from the first delivery to the last.
+	DeliverySeconds     float64 `json:"delivery_seconds"`
+	DeliveriesPerSecond float64 `json:"deliveries_per_second"`
+	Loss                int     `json:"loss"`
+	Duplicates          int     `json:"duplicates"`
+	// UnexpectedRequests reached the sink but were none of the run's
+	// deliveries (a wrong path, a foreign post id, a body that is not the
+	// webhook provider's).
+	UnexpectedRequests int `json:"unexpected_requests"`
+	Sink429s           int `json:"sink_429s"`
+	// Latency runs from sending a webhook to the sink answering its
+	// delivery, over each distinct delivery.
+	Latency latencySummary `json:"latency_ms"`
+	RSS     *rssReport     `json:"rss,omitempty"`
+	// TimedOut is set when --timeout passed before every delivery arrived.
+	TimedOut bool `json:"timed_out"`
+	// Pass is true when nothing was lost or duplicated.
+	Pass bool `json:"pass"`
+}
+
+// latencySummary holds percentiles in milliseconds.
+type latencySummary struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+// rssReport is the server's memory before and during the run.
+type rssReport struct {
+	PID       int    `json:"pid"`
+	IdleBytes int64  `json:"idle_bytes"`
+	PeakBytes int64  `json:"peak_bytes"`
+	Samples   int    `json:"samples"`
+	Error     string `json:"error,omitempty"`
+}
+
+// outcome is everything a run measured, the input of buildReport.
+type outcome struct {
+	server   string
+	runID    string
+	events   int
+	channels int
+	rate     float64
+	idBase   int64
+	send     *sendResult
+	sink     sinkStats
+	timedOut bool
+	rss      *rssReport
+}
+
+// percentile returns the nearest-rank p-th percentile (0 < p <= 100) of
+// sorted: the smallest value that at least p% of the values do not
+// exceed. Nearest rank never invents a value that was not measured.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p / 100 * float64(len(sorted))))
+	rank = min(max(rank, 1), len(sorted))
+	return sorted[rank-1]
+}
+
+// summarize returns the percentiles of latencies, which it sorts.
+func summarize(latencies []time.Duration) latencySummary {
+	slices.Sort(latencies)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	s := latencySummary{Count: len(latencies)}
+	if len(latencies) == 0 {
+		return s
+	}
+	s.P50 = ms(percentile(latencies, 50))
+	s.P90 = ms(percentile(latencies, 90))
+	s.P99 = ms(percentile(latencies, 99))
+	s.Max = ms(latencies[len(latencies)-1])
+	return s
+}
+
+// perSecond is n over d, or 0 for an empty interval.
+func perSecond(n int, d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// buildReport computes the figures. A delivery's latency is measured from
+// the moment its webhook was sent, so it covers ingest, queueing and
+// every retry the server needed.
+func buildReport(o outcome) *report {
+	r := &report{
+		Server:             o.server,
+		RunID:              o.runID,
+		Events:             o.events,
+		EventsSent:         o.send.attempted(),
+		IngestOK:           o.send.ok,
+		IngestErrors:       o.send.failed,
+		TargetRate:         o.rate,
+		Channels:           o.channels,
+		DeliveriesExpected: o.events * o.channels,
+		DeliveriesReceived: len(o.sink.first),
+		Duplicates:         o.sink.duplicates,
+		UnexpectedRequests: o.sink.unexpected,
+		Sink429s:           o.sink.served429,
+		TimedOut:           o.timedOut,
+		RSS:                o.rss,
+	}
+	if len(o.send.reasons) > 0 {
+		r.IngestErrorReasons = o.send.reasons
+	}
+	ingest := o.send.end.Sub(o.send.start)
+	r.IngestSeconds = ingest.Seconds()
+	r.IngestPerSecond = perSecond(o.send.ok, ingest)
+
+	latencies := make([]time.Duration, 0, len(o.sink.first))
+	var first, last time.Time
+	for k, at := range o.sink.first {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+		i := k.postID - o.idBase
+		if i < 0 || i >= int64(len(o.send.sent)) || o.send.sent[i].IsZero() {
+			continue
+		}
+		latencies = append(latencies, at.Sub(o.send.sent[i]))
+	}
+	r.Latency = summarize(latencies)
+	span := last.Sub(first)
+	r.DeliverySeconds = span.Seconds()
+	r.DeliveriesPerSecond = perSecond(r.DeliveriesReceived, span)
+	r.Loss = r.DeliveriesExpected - r.DeliveriesReceived
+	r.Pass = r.Loss == 0 && r.Duplicates == 0
+	return r
+}
+
+func writeJSON(w io.Writer, r *report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// writeText prints the report as an aligned two-column table.
+func writeText(w io.Writer, r *report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(name, format string, a ...any) {
+		fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{name}, a...)...)
+	}
+	target := "as fast as possible"
+	if r.TargetRate > 0 {
+		target = fmt.Sprintf("%.1f events/s", r.TargetRate)
+	}
+	row("server", "%s (run %s)", r.Server, r.RunID)
+	row("events sent", "%d of %d (target %s)", r.EventsSent, r.Events, target)
+	row("ingest errors", "%d%s", r.IngestErrors, formatReasons(r.IngestErrorReasons))
+	row("ingest duration", "%s", seconds(r.IngestSeconds))
+	row("ingest rate", "%.1f events/s (2xx answers)", r.IngestPerSecond)
+	row("deliveries", "%d received of %d expected (%d channel%s)", r.DeliveriesReceived, r.DeliveriesExpected, r.Channels, plural(r.Channels))
+	row("delivery duration", "%s (first to last)", seconds(r.DeliverySeconds))
+	row("delivery rate", "%.1f deliveries/s", r.DeliveriesPerSecond)
+	row("loss", "%d%s", r.Loss, map[bool]string{true: " (timed out)"}[r.TimedOut])
+	row("duplicates", "%d", r.Duplicates)
+	row("unexpected requests", "%d", r.UnexpectedRequests)
+	row("429s served", "%d", r.Sink429s)
+	row("latency p50", "%s", millis(r.Latency.P50))
+	row("latency p90", "%s", millis(r.Latency.P90))
+	row("latency p99", "%s", millis(r.Latency.P99))
+	row("latency max", "%s", millis(r.Latency.Max))
+	if r.RSS != nil {
+		row("server RSS idle", "%s", mib(r.RSS.IdleBytes))
+		row("server RSS peak", "%s (%d samples)", mib(r.RSS.PeakBytes), r.RSS.Samples)
+		if r.RSS.Error != "" {
+			row("server RSS error", "%s", r.RSS.Error)
+		}
+	}
+	result := "PASS"
+	if !r.Pass {
+		result = "FAIL (deliveries lost or duplicated)"
+	}
+	row("result", "%s", result)
+	return tw.Flush()
+}
+
+// formatReasons renders ingest-error reasons, most frequent first.
+func formatReasons(reasons map[string]int) string {
+	if len(reasons) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if reasons[keys[i]] != reasons[keys[j]] {
+			return reasons[keys[i]] > reasons[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s: %d", k, reasons[k])
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+func seconds(s float64) string { return fmt.Sprintf("%.3fs", s) }
+
+func millis(ms float64) string { return fmt.Sprintf("%.1fms", ms) }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

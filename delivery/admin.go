@@ -1,0 +1,115 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/chatsidecar/chatsidecar/discourse"
+	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/store"
+)
+
+// SourceTest marks events made by testChannel.
+const SourceTest = "test"
+
+// PostFetcher reads one post from the Discourse API; *discourse.Client
+// implements it.
+type PostFetcher interface {
+	Post(ctx context.Context, id int64) (*discourse.Post, error)
+}
+
+// Admin is the delivery side of the admin API: retries, channel tests and
+// the live update stream.
+type Admin struct {
+	Engine *Engine
+	Intake *Intake
+}
+
+// Retry queues a failed or cancelled delivery again.
+func (a *Admin) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
+	return a.Engine.Retry(ctx, id)
+}
+
+// NotRetryable reports whether err is Retry refusing the delivery's status.
+func (a *Admin) NotRetryable(err error) bool { return errors.Is(err, ErrNotRetryable) }
+
+// Subscribe streams delivery updates.
+func (a *Admin) Subscribe(channelID int64) (<-chan *store.Delivery, func()) {
+	return a.Engine.Broker().Subscribe(channelID)
+}
+
+// TestChannel queues one notification to a channel, whatever its rules:
+// the first post of topicID when the Discourse API is configured, else a
+// sample post, so an admin can check a channel before any rule exists.
+func (a *Admin) TestChannel(ctx context.Context, channelID, topicID int64) (*store.Delivery, error) {
+	in := a.Intake
+	ch, err := in.opts.Store.GetChannel(ctx, channelID)
+	if err != nil {
+		return nil, err
+	}
+	var n providers.Notification
+	if topicID != 0 && in.opts.Topics != nil && in.opts.Posts != nil {
+		t, err := in.opts.Topics.Topic(ctx, topicID)
+		if err != nil {
+			return nil, fmt.Errorf("read topic %d from Discourse: %w", topicID, err)
+		}
+		if t.PostStreamFirstPostID == 0 {
+			return nil, fmt.Errorf("topic %d has no first post the API user can see", topicID)
+		}
+		p, err := in.opts.Posts.Post(ctx, t.PostStreamFirstPostID)
+		if err != nil {
+			return nil, fmt.Errorf("read the first post of topic %d: %w", topicID, err)
+		}
+		site, _ := in.opts.Topics.Site(ctx)
+		n = BuildNotification(providers.PostCreated, in.forum(site, ""), p, factsOf(t))
+	} else {
+		n = SampleNotification(in.forum(nil, ""), time.Now().UTC())
+	}
+	payload, err := json.Marshal(&n)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce)
+	ev := &store.ForumEvent{Kind: EventPostCreated, Source: SourceTest, Payload: string(payload), Deliveries: 1,
+		DedupeKey: "test:" + hex.EncodeToString(nonce)}
+	if n.Topic.ID != 0 {
+		ev.TopicID, ev.PostID = &n.Topic.ID, &n.Post.ID
+	}
+	d := &store.Delivery{ChannelID: ch.ID, Provider: ch.Provider, Action: store.ActionSend, Filter: "watch"}
+	err = in.opts.Store.InTx(ctx, func(q *store.Queries) error {
+		if _, err := q.InsertEvent(ctx, ev); err != nil {
+			return err
+		}
+		d.EventID = ev.ID
+		return a.Engine.Enqueue(ctx, q, []*store.Delivery{d})
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Engine.Published(d)
+	return d, nil
+}
+
+// SampleNotification is the made-up post testChannel sends when it cannot
+// read a real one.
+func SampleNotification(forum ForumInfo, now time.Time) providers.Notification {
+	base := forum.BaseURL
+	if base == "" {
+		base = "https://forum.example.org"
+	}
+	return providers.Notification{
+		Kind:  providers.PostCreated,
+		Site:  providers.Site{Title: forum.Title, BaseURL: base},
+		Topic: providers.Topic{Title: "Chat Sidecar test message", URL: base},
+		Post: providers.Post{Number: 1, Version: 1, URL: base, CreatedAt: now,
+			Cooked: "<p>This is a test notification from Chat Sidecar. If you can read it, the channel works.</p>",
+			Raw:    "This is a test notification from Chat Sidecar. If you can read it, the channel works."},
+		Author: providers.Author{Username: "system", DisplayName: "@system"},
+	}
+}

@@ -1,0 +1,236 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatsidecar/chatsidecar/store"
+)
+
+// notifyChannel is the PostgreSQL NOTIFY channel delivery updates travel
+// on between replicas.
+const notifyChannel = "chatsidecar_delivery"
+
+// subscriberBuffer is how many updates a subscriber may fall behind before
+// the oldest are dropped; a slow subscriber never blocks delivery.
+const subscriberBuffer = 256
+
+// Broker fans delivery updates out to subscribers. On SQLite (one process)
+// it hands updates over in memory. On PostgreSQL every update goes through
+// NOTIFY, in batches, and every replica's LISTEN connection hands them to
+// its subscribers, so a subscriber sees the work of all replicas through
+// one path, in the order each replica published.
+type Broker struct {
+	st      *store.Store
+	url     string
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+
+	out    chan []byte
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type subscriber struct {
+	channelID int64
+	ch        chan *store.Delivery
+}
+
+// NewBroker makes a broker; databaseURL is needed on PostgreSQL to LISTEN.
+func NewBroker(st *store.Store, databaseURL string, log *slog.Logger, m *Metrics) *Broker {
+	return &Broker{st: st, url: databaseURL, log: log, metrics: m,
+		subs: make(map[*subscriber]struct{}), out: make(chan []byte, 8192)}
+}
+
+func (b *Broker) distributed() bool { return b.st.Dialect() == store.Postgres && b.url != "" }
+
+// Start connects the LISTEN side before returning, so nothing published
+// after Start is missed.
+func (b *Broker) Start(ctx context.Context) error {
+	if !b.distributed() {
+		return nil
+	}
+	conn, err := b.listen(ctx)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	b.cancel = cancel
+	b.wg.Add(2)
+	go func() { defer b.wg.Done(); b.listenLoop(rctx, conn) }()
+	go func() { defer b.wg.Done(); b.publishLoop(rctx) }()
+	return nil
+}
+
+// Stop ends the background work; updates still queued are sent first.
+func (b *Broker) Stop() {
+	if b.cancel != nil {
+		b.cancel()
+		b.wg.Wait()
+		b.cancel = nil
+	}
+}
+
+// Subscribe returns updates for one channel (0: every channel) until
+// cancel is called.
+func (b *Broker) Subscribe(channelID int64) (<-chan *store.Delivery, func()) {
+	s := &subscriber{channelID: channelID, ch: make(chan *store.Delivery, subscriberBuffer)}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	var once sync.Once
+	return s.ch, func() {
+		once.Do(func() {
+			b.mu.Lock()
+			delete(b.subs, s)
+			b.mu.Unlock()
+		})
+	}
+}
+
+// Publish announces a delivery's current state. It never blocks.
+func (b *Broker) Publish(d *store.Delivery) {
+	cp := *d
+	if !b.distributed() {
+		b.dispatch(&cp)
+		return
+	}
+	payload, err := json.Marshal(&cp)
+	if err != nil {
+		return
+	}
+	select {
+	case b.out <- payload:
+	default:
+		b.metrics.droppedUpdate()
+	}
+}
+
+func (b *Broker) dispatch(d *store.Delivery) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		if s.channelID != 0 && s.channelID != d.ChannelID {
+			continue
+		}
+		select {
+		case s.ch <- d:
+		default:
+			// Full: drop the oldest so the newest state gets through.
+			select {
+			case <-s.ch:
+			default:
+			}
+			select {
+			case s.ch <- d:
+			default:
+			}
+			b.metrics.droppedUpdate()
+		}
+	}
+}
+
+// publishLoop sends queued updates with one statement per batch.
+func (b *Broker) publishLoop(ctx context.Context) {
+	batch := make([]string, 0, 256)
+	for {
+		select {
+		case <-ctx.Done():
+			// Drain what is queued, best effort.
+			batch = batch[:0]
+		drain:
+			for {
+				select {
+				case p := <-b.out:
+					batch = append(batch, string(p))
+				default:
+					break drain
+				}
+			}
+			b.flush(context.Background(), batch)
+			return
+		case p := <-b.out:
+			batch = append(batch[:0], string(p))
+		more:
+			for len(batch) < cap(batch) {
+				select {
+				case p := <-b.out:
+					batch = append(batch, string(p))
+				default:
+					break more
+				}
+			}
+			b.flush(ctx, batch)
+		}
+	}
+}
+
+func (b *Broker) flush(ctx context.Context, batch []string) {
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := b.st.DB().ExecContext(ctx,
+		`SELECT pg_notify('`+notifyChannel+`', p) FROM unnest($1::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n`, batch)
+	if err != nil {
+		b.log.WarnContext(ctx, "could not publish delivery updates", "count", len(batch), "error", err)
+	}
+}
+
+func (b *Broker) listen(ctx context.Context) (*pgx.Conn, error) {
+	conn, err := pgx.Connect(ctx, b.url)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+		_ = conn.Close(ctx)
+		return nil, err
+	}
+	return conn, nil
+}
+
+// listenLoop hands notifications to subscribers and reconnects with
+// backoff when the connection drops.
+func (b *Broker) listenLoop(ctx context.Context, conn *pgx.Conn) {
+	wait := 100 * time.Millisecond
+	for {
+		for conn != nil {
+			n, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				_ = conn.Close(context.Background())
+				conn = nil
+				if ctx.Err() != nil {
+					return
+				}
+				b.log.WarnContext(ctx, "delivery update listener lost its connection", "error", err)
+				break
+			}
+			wait = 100 * time.Millisecond
+			var d store.Delivery
+			if json.Unmarshal([]byte(n.Payload), &d) == nil {
+				b.dispatch(&d)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(wait*2, 10*time.Second)
+		c, err := b.listen(ctx)
+		if err == nil {
+			conn = c
+		}
+	}
+}

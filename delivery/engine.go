@@ -1,0 +1,373 @@
+// Package delivery turns accepted forum events into chat messages, durably.
+//
+// Intake writes a forum event, one delivery row per (event, channel) and one
+// River job per delivery in a single transaction before Discourse gets its
+// 2xx, so an accepted webhook survives a crash. Workers run the jobs:
+// providers classify failures and never retry, the engine decides —
+// exponential backoff with jitter for transient errors, a snooze that
+// spends no attempt for rate limits, and an immediate failure that marks
+// the channel for permanent errors. Every status change is published to
+// subscribers on every replica.
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/store"
+)
+
+// queueName is the River queue deliveries run on.
+const queueName = "deliveries"
+
+// Options configures an Engine. Zero values take the defaults noted.
+type Options struct {
+	Store    *store.Store
+	Registry *providers.Registry
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	// DatabaseURL is needed on PostgreSQL: the workers use a pgx pool of
+	// their own so that they hear job inserts (LISTEN/NOTIFY) at once.
+	DatabaseURL string
+	// Workers is how many deliveries run at once per process (default 64).
+	Workers int
+	// MaxAttempts is how many times a transiently failing delivery is
+	// tried before it fails (default 12; rate-limit snoozes do not count).
+	MaxAttempts int
+	// RetryBase and RetryMax bound the exponential backoff: attempt n
+	// waits about RetryBase·2^(n-1), at most RetryMax, ±25% jitter
+	// (defaults 5 s and 1 h).
+	RetryBase, RetryMax time.Duration
+	// SendTimeout bounds one call to a platform (default 30 s).
+	SendTimeout time.Duration
+	// PollInterval is how often idle workers look for due jobs when no
+	// insert wakes them (default 1 s; SQLite relies on it, 100 ms there).
+	PollInterval time.Duration
+	// RescueAfter is how long a job may stay running before another
+	// worker takes it over, which is how jobs of a killed process resume
+	// (default 2 min; must exceed SendTimeout).
+	RescueAfter time.Duration
+	// WorkDisabled makes an insert-only engine (for the CLI and tests).
+	WorkDisabled bool
+	// Limits returns the per-channel minimum interval between messages
+	// for a provider; nil uses DefaultChannelInterval.
+	Limits func(provider string) time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 12
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 5 * time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = time.Hour
+	}
+	if o.SendTimeout <= 0 {
+		o.SendTimeout = 30 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+		if o.Store.Dialect() == store.SQLite {
+			o.PollInterval = 100 * time.Millisecond
+		}
+	}
+	if o.RescueAfter <= 0 {
+		o.RescueAfter = 2 * time.Minute
+	}
+	if o.RescueAfter <= o.SendTimeout {
+		o.RescueAfter = o.SendTimeout + time.Minute
+	}
+	if o.Limits == nil {
+		o.Limits = DefaultChannelInterval
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil, nil)
+	}
+}
+
+// DefaultChannelInterval is the minimum time between two messages to one
+// channel, from the platforms' published limits: Slack allows about one
+// message per second per channel, Discord webhooks 5 per 2 s, Telegram 20
+// per minute in a group; others get a conservative 5 per second.
+func DefaultChannelInterval(provider string) time.Duration {
+	switch provider {
+	case "slack", "mattermost", "rocketchat", "googlechat", "teams", "powerautomate":
+		return time.Second
+	case "discord", "guilded":
+		return 400 * time.Millisecond
+	case "telegram":
+		return 3 * time.Second
+	case "webhook":
+		return 0
+	}
+	return 200 * time.Millisecond
+}
+
+// Engine owns the job queue and the workers.
+type Engine struct {
+	opts     Options
+	store    *store.Store
+	log      *slog.Logger
+	broker   *Broker
+	limiter  *channelLimiter
+	inserter *river.Client[*sql.Tx]
+	runner   runner
+	pool     *pgxpool.Pool
+	now      func() time.Time
+}
+
+// runner is the part of a River client the engine starts and stops; the
+// worker client's transaction type differs by database.
+type runner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+}
+
+// jobArgs is the River job of one delivery. It carries only the id: the
+// delivery row is the truth, so a retried job sees its latest state.
+type jobArgs struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
+
+func (jobArgs) Kind() string { return "chatsidecar.delivery" }
+
+// New builds an engine; Start begins working.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Store == nil || opts.Registry == nil {
+		return nil, errors.New("delivery: Store and Registry are required")
+	}
+	opts.defaults()
+	e := &Engine{
+		opts:    opts,
+		store:   opts.Store,
+		log:     opts.Logger,
+		limiter: newChannelLimiter(),
+		now:     time.Now,
+	}
+	e.broker = NewBroker(opts.Store, opts.DatabaseURL, opts.Logger, opts.Metrics)
+
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
+		return nil, err
+	}
+	cfg := &river.Config{
+		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: opts.Workers}},
+		Workers:              workers,
+		MaxAttempts:          opts.MaxAttempts,
+		RetryPolicy:          &backoff{base: opts.RetryBase, max: opts.RetryMax},
+		JobTimeout:           opts.SendTimeout + 30*time.Second,
+		RescueStuckJobsAfter: opts.RescueAfter,
+		FetchPollInterval:    opts.PollInterval,
+		FetchCooldown:        min(opts.PollInterval, 20*time.Millisecond),
+		Logger:               opts.Logger.With("component", "river"),
+		// Completed jobs are only the queue's bookkeeping; the deliveries
+		// table keeps the history.
+		CompletedJobRetentionPeriod: time.Hour,
+		ErrorHandler:                &errorHandler{log: opts.Logger},
+	}
+	var err error
+	switch opts.Store.Dialect() {
+	case store.Postgres:
+		// Inserts go through database/sql so they join intake's GORM
+		// transaction; workers use pgx so they LISTEN for new jobs.
+		if e.inserter, err = river.NewClient(riverdatabasesql.New(opts.Store.DB()), &river.Config{}); err != nil {
+			return nil, err
+		}
+		if !opts.WorkDisabled {
+			if opts.DatabaseURL == "" {
+				return nil, errors.New("delivery: DatabaseURL is required on PostgreSQL")
+			}
+			pcfg, err := pgxpool.ParseConfig(opts.DatabaseURL)
+			if err != nil {
+				return nil, fmt.Errorf("delivery: %w", err)
+			}
+			pcfg.MaxConns = 8
+			if e.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
+				return nil, fmt.Errorf("delivery: %w", err)
+			}
+			var c *river.Client[pgx.Tx]
+			if c, err = river.NewClient(riverpgxv5.New(e.pool), cfg); err != nil {
+				e.pool.Close()
+				return nil, err
+			}
+			e.runner = c
+		}
+	default:
+		if opts.WorkDisabled {
+			cfg = &river.Config{}
+		}
+		if e.inserter, err = river.NewClient(riversqlite.New(opts.Store.DB()), cfg); err != nil {
+			return nil, err
+		}
+		if !opts.WorkDisabled {
+			e.runner = e.inserter
+		}
+	}
+	return e, nil
+}
+
+// Broker is where delivery updates are published and subscribed.
+func (e *Engine) Broker() *Broker { return e.broker }
+
+// Start begins working jobs and listening for updates from other
+// replicas. It returns once both are running.
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.broker.Start(ctx); err != nil {
+		return err
+	}
+	if e.runner == nil {
+		return nil
+	}
+	return e.runner.Start(ctx)
+}
+
+// Stop stops fetching jobs and waits for running deliveries to finish
+// until ctx ends; then it cancels them (they are retried later, none is
+// lost).
+func (e *Engine) Stop(ctx context.Context) error {
+	var err error
+	if e.runner != nil {
+		if err = e.runner.Stop(ctx); err != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			err = errors.Join(err, e.runner.StopAndCancel(cctx))
+			cancel()
+		}
+	}
+	e.broker.Stop()
+	if e.pool != nil {
+		e.pool.Close()
+	}
+	return err
+}
+
+// Enqueue stores deliveries and their jobs in the caller's transaction.
+// The deliveries must be new (status QUEUED); their ids are set.
+func (e *Engine) Enqueue(ctx context.Context, q *store.Queries, ds []*store.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	for _, d := range ds {
+		if d.Status == "" {
+			d.Status = store.StatusQueued
+		}
+	}
+	if err := q.InsertDeliveries(ctx, ds); err != nil {
+		return err
+	}
+	return e.insertJobs(ctx, q, ds, 0)
+}
+
+func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.Delivery, delay time.Duration) error {
+	tx, err := q.SQLTx()
+	if err != nil {
+		return err
+	}
+	params := make([]river.InsertManyParams, len(ds))
+	for i, d := range ds {
+		opts := &river.InsertOpts{Queue: queueName, MaxAttempts: e.opts.MaxAttempts}
+		if delay > 0 {
+			opts.ScheduledAt = e.now().Add(delay)
+		}
+		params[i] = river.InsertManyParams{Args: jobArgs{DeliveryID: d.ID}, InsertOpts: opts}
+	}
+	if _, err := e.inserter.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("delivery: enqueue: %w", err)
+	}
+	return nil
+}
+
+// Published tells the broker about deliveries a committed transaction
+// created or changed.
+func (e *Engine) Published(ds ...*store.Delivery) {
+	for _, d := range ds {
+		e.broker.Publish(d)
+	}
+}
+
+// ErrNotRetryable is returned by Retry for a delivery that is still in
+// progress or already delivered.
+var ErrNotRetryable = errors.New("only failed or cancelled deliveries can be retried")
+
+// Retry queues a failed or cancelled delivery again, with a fresh attempt
+// count.
+func (e *Engine) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
+	var d *store.Delivery
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		if d, err = q.LockDelivery(ctx, id); err != nil {
+			return err
+		}
+		if d.Status != store.StatusFailed && d.Status != store.StatusCancelled {
+			return ErrNotRetryable
+		}
+		d.Status, d.Attempts, d.NextAttemptAt = store.StatusQueued, 0, nil
+		if err := q.SaveDelivery(ctx, d); err != nil {
+			return err
+		}
+		return e.insertJobs(ctx, q, []*store.Delivery{d}, 0)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Published(d)
+	return d, nil
+}
+
+// backoff is the retry policy: exponential from base, capped, with ±25%
+// jitter so a platform's recovery is not met by a thundering herd.
+type backoff struct{ base, max time.Duration }
+
+func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	return time.Now().Add(b.delay(job.Attempt, rand.Float64()))
+}
+
+// delay is the wait after the given (1-based) failed attempt, for a jitter
+// draw r in [0,1).
+func (b *backoff) delay(attempt int, r float64) time.Duration {
+	d := b.base
+	for i := 1; i < attempt && d < b.max; i++ {
+		d *= 2
+	}
+	d = min(d, b.max)
+	return time.Duration(float64(d) * (0.75 + r*0.5))
+}
+
+// errorHandler logs panics in workers; errors are recorded on deliveries.
+type errorHandler struct{ log *slog.Logger }
+
+func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	return nil
+}
+
+func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
+	h.log.ErrorContext(ctx, "delivery worker panicked", "job", job.ID, "panic", fmt.Sprint(panicVal), "trace", trace)
+	return nil
+}
+
+// snapshot is the JSON form of a delivery update on the wire between
+// replicas.
+func snapshot(d *store.Delivery) ([]byte, error) { return json.Marshal(d) }

@@ -1,0 +1,314 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/store"
+)
+
+// worker adapts River's job to the engine.
+type worker struct {
+	river.WorkerDefaults[jobArgs]
+	e *Engine
+}
+
+func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
+	last := job.Attempt >= job.MaxAttempts
+	return w.e.work(ctx, job.Args.DeliveryID, last)
+}
+
+// Timeout leaves the bound to work, which limits the platform call itself.
+func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return -1 }
+
+// editWait is how long an edit or deletion waits for the message it
+// changes to be sent first.
+const editWait = 5 * time.Second
+
+// maxRateWait is the longest a worker waits in place for a channel's rate
+// limit; longer waits snooze the job and free the worker.
+const maxRateWait = 2 * time.Second
+
+// work performs one delivery attempt. It returns nil when the job is done
+// (delivered, failed for good, or nothing left to do), a River snooze to
+// try later without spending an attempt, or an error to retry with
+// backoff.
+func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
+	d, err := e.store.GetDelivery(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // its channel was deleted
+	}
+	if err != nil {
+		return err
+	}
+	if d.Terminal() {
+		// A crash after the outcome was saved and before the job was
+		// completed: the message went out, do not send it twice.
+		return nil
+	}
+	ch, err := e.store.GetChannel(ctx, d.ChannelID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p, ok := e.opts.Registry.Get(d.Provider)
+	if !ok {
+		return e.finish(ctx, d, ch, store.StatusCancelled, fmt.Errorf("provider %q is not built into this server", d.Provider))
+	}
+	pc, err := e.store.GetProviderConfig(ctx, d.Provider)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	target := &providers.Target{ChannelID: ch.ID, ChannelName: ch.Name, Data: ch.Data, Settings: settingsOf(p, pc)}
+
+	if wait := e.limiter.reserve(ch.ID, e.opts.Limits(d.Provider), e.now()); wait > 0 {
+		if wait > maxRateWait {
+			return river.JobSnooze(wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return river.JobSnooze(0)
+		case <-t.C:
+		}
+	}
+
+	ev, err := e.store.GetEvent(ctx, d.EventID)
+	if err != nil {
+		return err
+	}
+	var n providers.Notification
+	if err := json.Unmarshal([]byte(ev.Payload), &n); err != nil {
+		return e.finish(ctx, d, ch, store.StatusFailed, fmt.Errorf("stored event %d is unreadable: %w", ev.ID, err))
+	}
+	n.Filter = d.Filter
+
+	var pm *store.PostMessage
+	if d.Action != store.ActionSend {
+		if _, ok := p.(providers.Editor); !ok {
+			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot change sent messages"))
+		}
+		pm, err = e.store.GetPostMessage(ctx, ch.ID, n.Post.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			pending, err := e.sendPending(ctx, ch.ID, n.Post.ID)
+			if err != nil {
+				return err
+			}
+			if pending {
+				return river.JobSnooze(editWait)
+			}
+			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the post never reached this channel as a message that can be changed"))
+		}
+		if err != nil {
+			return err
+		}
+	} else if n.Topic.ID != 0 {
+		if n.ThreadID, err = e.store.TopicThread(ctx, ch.ID, n.Topic.ID); err != nil {
+			return err
+		}
+	}
+
+	d.Status = store.StatusSending
+	if err := e.store.SaveDelivery(ctx, d); err != nil {
+		return err
+	}
+	e.Published(d)
+
+	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
+	start := e.now()
+	var receipt *providers.Receipt
+	switch d.Action {
+	case store.ActionSend:
+		nf, ok := p.(providers.Notifier)
+		if !ok {
+			cancel()
+			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot deliver notifications yet"))
+		}
+		receipt, err = nf.Notify(sctx, target, &n)
+	case store.ActionEdit:
+		err = p.(providers.Editor).Edit(sctx, target, receiptOf(pm), &n)
+	case store.ActionDelete:
+		err = p.(providers.Editor).Delete(sctx, target, receiptOf(pm))
+	}
+	cancel()
+	e.opts.Metrics.observeSend(d.Provider, e.now().Sub(start))
+
+	if err == nil {
+		return e.succeed(ctx, d, ch, &n, receipt)
+	}
+	if ctx.Err() != nil {
+		// Shutdown, not the platform: try again at once on the next start.
+		d.Status = store.StatusQueued
+		_ = e.store.SaveDelivery(context.WithoutCancel(ctx), d)
+		e.Published(d)
+		return river.JobSnooze(0)
+	}
+	permanent, limited, retryAfter := providers.Classify(err)
+	switch {
+	case limited:
+		if retryAfter <= 0 {
+			retryAfter = time.Second
+		}
+		e.opts.Metrics.delivery(d.Provider, "rate_limited")
+		next := e.now().Add(retryAfter)
+		d.Status, d.NextAttemptAt = store.StatusRetrying, &next
+		setError(d, err)
+		if err := e.store.SaveDelivery(ctx, d); err != nil {
+			return err
+		}
+		e.Published(d)
+		e.limiter.pause(ch.ID, next)
+		return river.JobSnooze(retryAfter)
+	case permanent:
+		d.Attempts++
+		return e.finish(ctx, d, ch, store.StatusFailed, err)
+	case lastAttempt:
+		d.Attempts++
+		return e.finish(ctx, d, ch, store.StatusFailed, err)
+	default:
+		d.Attempts++
+		d.Status = store.StatusRetrying
+		d.NextAttemptAt = nil
+		setError(d, err)
+		e.opts.Metrics.delivery(d.Provider, "retry")
+		if err := e.store.SaveDelivery(ctx, d); err != nil {
+			return err
+		}
+		e.Published(d)
+		return err
+	}
+}
+
+// succeed records a delivered message, the message id for later edits and
+// the topic's thread, and clears the channel's error.
+func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Channel, n *providers.Notification, r *providers.Receipt) error {
+	now := e.now().UTC()
+	d.Attempts++
+	d.Status, d.DeliveredAt, d.NextAttemptAt = store.StatusDelivered, &now, nil
+	d.LastErrorKey, d.LastErrorMessage = nil, nil
+	if r != nil && r.MessageID != "" {
+		d.RemoteID = &r.MessageID
+	}
+	if r != nil && r.ThreadID != "" {
+		d.ThreadID = &r.ThreadID
+	}
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
+		if err := q.SaveDelivery(ctx, d); err != nil {
+			return err
+		}
+		switch d.Action {
+		case store.ActionSend:
+			if r != nil && r.MessageID != "" && n.Post.ID != 0 {
+				extra, _ := json.Marshal(r.Extra)
+				if err := q.PutPostMessage(ctx, &store.PostMessage{ChannelID: ch.ID, PostID: n.Post.ID,
+					MessageID: r.MessageID, ThreadID: r.ThreadID, Extra: string(extra)}); err != nil {
+					return err
+				}
+			}
+			if r != nil && r.ThreadID != "" && n.Topic.ID != 0 {
+				if err := q.SetTopicThread(ctx, ch.ID, n.Topic.ID, r.ThreadID); err != nil {
+					return err
+				}
+			}
+		case store.ActionDelete:
+			if err := q.DeletePostMessage(ctx, ch.ID, n.Post.ID); err != nil {
+				return err
+			}
+		}
+		if ch.LastError != nil {
+			return q.SetChannelError(ctx, ch.ID, nil)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.opts.Metrics.delivery(d.Provider, "delivered")
+	e.opts.Metrics.observeLatency(d.Provider, now.Sub(d.CreatedAt))
+	e.Published(d)
+	return nil
+}
+
+// finish ends a delivery without success: FAILED records the error on the
+// delivery and the channel, CANCELLED only on the delivery.
+func (e *Engine) finish(ctx context.Context, d *store.Delivery, ch *store.Channel, status string, cause error) error {
+	d.Status, d.NextAttemptAt = status, nil
+	setError(d, cause)
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
+		if err := q.SaveDelivery(ctx, d); err != nil {
+			return err
+		}
+		if status == store.StatusFailed {
+			return q.SetChannelError(ctx, ch.ID, &store.ChannelError{
+				Key: providers.ErrorKey(cause), Message: truncate(cause.Error(), 1000), At: e.now().UTC()})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	e.opts.Metrics.delivery(d.Provider, map[string]string{store.StatusFailed: "failed", store.StatusCancelled: "cancelled"}[status])
+	e.Published(d)
+	e.log.WarnContext(ctx, "delivery ended without success", "delivery", d.ID, "channel", ch.ID,
+		"provider", d.Provider, "status", status, "key", providers.ErrorKey(cause), "error", cause)
+	return nil
+}
+
+// sendPending reports whether the send of a post to a channel is still on
+// its way, so an edit or deletion should wait for it.
+func (e *Engine) sendPending(ctx context.Context, channelID, postID int64) (bool, error) {
+	ds, err := e.store.SendDeliveriesForPost(ctx, postID)
+	if err != nil {
+		return false, err
+	}
+	for _, s := range ds {
+		if s.ChannelID == channelID && !s.Terminal() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func setError(d *store.Delivery, err error) {
+	key, msg := providers.ErrorKey(err), truncate(err.Error(), 1000)
+	d.LastErrorKey, d.LastErrorMessage = &key, &msg
+}
+
+func receiptOf(pm *store.PostMessage) *providers.Receipt {
+	r := &providers.Receipt{MessageID: pm.MessageID, ThreadID: pm.ThreadID}
+	if pm.Extra != "" {
+		_ = json.Unmarshal([]byte(pm.Extra), &r.Extra)
+	}
+	return r
+}
+
+// settingsOf fills a provider's settings with defaults.
+func settingsOf(p providers.Provider, pc *store.ProviderConfig) providers.Settings {
+	var stored map[string]any
+	if pc != nil {
+		stored = pc.Settings
+	}
+	s := make(providers.Settings, len(p.Settings()))
+	for _, def := range p.Settings() {
+		if v := providers.SettingValue(p, stored, def.Key); v != nil {
+			s[def.Key] = v
+		}
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,162 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/chatsidecar/chatsidecar/graph/model"
+	"github.com/chatsidecar/chatsidecar/store"
+)
+
+// Deliveries is the delivery engine as the API needs it; main wires
+// *delivery.Admin. Nil leaves the delivery operations unavailable.
+type Deliveries interface {
+	// Retry queues a FAILED or CANCELLED delivery again; other statuses
+	// return an error satisfying errors.Is(err, ErrNotRetryable).
+	Retry(ctx context.Context, id int64) (*store.Delivery, error)
+	// TestChannel queues a notification to one channel, bypassing rules.
+	TestChannel(ctx context.Context, channelID, topicID int64) (*store.Delivery, error)
+	// Subscribe streams delivery updates of one channel (0: all) until
+	// cancel is called.
+	Subscribe(channelID int64) (updates <-chan *store.Delivery, cancel func())
+	// NotRetryable reports whether err means the delivery is in a status
+	// that cannot be retried.
+	NotRetryable(err error) bool
+}
+
+var errNoDeliveries = errors.New("the delivery engine is not running in this process")
+
+func deliveryModel(d *store.Delivery) *model.Delivery {
+	m := &model.Delivery{
+		ID:            formatID(d.ID),
+		ChannelID:     formatID(d.ChannelID),
+		EventID:       formatID(d.EventID),
+		Action:        model.DeliveryAction(strings.ToUpper(d.Action)),
+		Filter:        d.Filter,
+		Status:        model.DeliveryStatus(d.Status),
+		Attempts:      d.Attempts,
+		RemoteID:      d.RemoteID,
+		ThreadID:      d.ThreadID,
+		NextAttemptAt: d.NextAttemptAt,
+		CreatedAt:     d.CreatedAt,
+		UpdatedAt:     d.UpdatedAt,
+		DeliveredAt:   d.DeliveredAt,
+	}
+	if d.RuleID != nil {
+		id := formatID(*d.RuleID)
+		m.RuleID = &id
+	}
+	if d.LastErrorKey != nil {
+		m.LastError = &model.DeliveryError{Key: *d.LastErrorKey}
+		if d.LastErrorMessage != nil {
+			m.LastError.Message = *d.LastErrorMessage
+		}
+	}
+	return m
+}
+
+func eventModel(e *store.ForumEvent) *model.ForumEvent {
+	m := &model.ForumEvent{ID: formatID(e.ID), Kind: e.Kind, Source: e.Source, Deliveries: e.Deliveries, CreatedAt: e.CreatedAt}
+	if e.TopicID != nil {
+		id := formatID(*e.TopicID)
+		m.TopicID = &id
+	}
+	if e.PostID != nil {
+		id := formatID(*e.PostID)
+		m.PostID = &id
+	}
+	return m
+}
+
+// listDeliveries pages deliveries newest first; the cursor is the last id
+// seen.
+func (r *Resolver) listDeliveries(ctx context.Context, filter *model.DeliveryFilter, first *int, after *string) (*model.DeliveryConnection, error) {
+	limit := 50
+	if first != nil {
+		limit = *first
+	}
+	if limit < 0 || limit > maxPageSize {
+		return nil, inputError("first", "must be between 0 and %d", maxPageSize)
+	}
+	f := store.DeliveryFilter{Limit: limit + 1}
+	if filter != nil {
+		if filter.ChannelID != nil {
+			id, err := parseID("filter.channelId", *filter.ChannelID)
+			if err != nil {
+				return nil, err
+			}
+			f.ChannelID = id
+		}
+		if filter.Status != nil {
+			if !filter.Status.IsValid() {
+				return nil, inputError("filter.status", "unknown status %q", *filter.Status)
+			}
+			f.Status = string(*filter.Status)
+		}
+	}
+	if after != nil && *after != "" {
+		id, err := decodeCursor(*after)
+		if err != nil {
+			return nil, err
+		}
+		f.BeforeID = id
+	}
+	conn := &model.DeliveryConnection{Edges: []*model.DeliveryEdge{}, PageInfo: &model.PageInfo{HasPreviousPage: f.BeforeID > 0}}
+	if limit == 0 {
+		return conn, nil
+	}
+	ds, err := r.store.ListDeliveries(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) > limit {
+		conn.PageInfo.HasNextPage = true
+		ds = ds[:limit]
+	}
+	for _, d := range ds {
+		conn.Edges = append(conn.Edges, &model.DeliveryEdge{Node: deliveryModel(d), Cursor: encodeCursor(d.ID)})
+	}
+	if n := len(conn.Edges); n > 0 {
+		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
+		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
+	}
+	return conn, nil
+}
+
+// subscribeDeliveries adapts the engine's updates to the API type. The
+// stream ends when the client goes away.
+func (r *Resolver) subscribeDeliveries(ctx context.Context, channelID *string) (<-chan *model.Delivery, error) {
+	if r.deliveries == nil {
+		return nil, errNoDeliveries
+	}
+	var cid int64
+	if channelID != nil {
+		var err error
+		if cid, err = parseID("channelId", *channelID); err != nil {
+			return nil, err
+		}
+		if _, err := r.store.GetChannel(ctx, cid); err != nil {
+			return nil, err
+		}
+	}
+	updates, cancel := r.deliveries.Subscribe(cid)
+	out := make(chan *model.Delivery, 1)
+	go func() {
+		defer close(out)
+		defer cancel()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case d := <-updates:
+				select {
+				case out <- deliveryModel(d):
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out, nil
+}

@@ -1,0 +1,367 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+)
+
+// Counter names.
+const (
+	// CounterRules changes whenever a rule or a channel with rules is
+	// created, changed or deleted; intake rebuilds its match index when it
+	// differs from the one the index was built at, on every replica.
+	CounterRules = "rules"
+	// CounterCatchUp is the highest Discourse post id catch-up has seen.
+	CounterCatchUp = "catchup_post_id"
+)
+
+// Delivery statuses, as GraphQL names them.
+const (
+	StatusQueued    = "QUEUED"
+	StatusSending   = "SENDING"
+	StatusDelivered = "DELIVERED"
+	StatusRetrying  = "RETRYING"
+	StatusFailed    = "FAILED"
+	StatusCancelled = "CANCELLED"
+)
+
+// Delivery actions: a new chat message, or a change to the message an
+// earlier delivery of the same post created.
+const (
+	ActionSend   = "send"
+	ActionEdit   = "edit"
+	ActionDelete = "delete"
+)
+
+// ForumEvent is one distinct event from the forum. Payload is the
+// platform-independent notification (JSON) the deliveries render.
+type ForumEvent struct {
+	ID         int64 `gorm:"primaryKey"`
+	Kind       string
+	DedupeKey  string
+	Source     string
+	TopicID    *int64
+	PostID     *int64
+	Payload    string
+	Deliveries int
+	CreatedAt  time.Time
+}
+
+// TableName maps ForumEvent to its table.
+func (ForumEvent) TableName() string { return "forum_events" }
+
+// Delivery is one event's way to one channel, and its status.
+type Delivery struct {
+	ID               int64 `gorm:"primaryKey"`
+	EventID          int64
+	ChannelID        int64
+	RuleID           *int64
+	Provider         string
+	Action           string
+	Filter           string
+	TopicID          *int64
+	PostID           *int64
+	Status           string
+	Attempts         int
+	LastErrorKey     *string
+	LastErrorMessage *string
+	RemoteID         *string
+	ThreadID         *string
+	NextAttemptAt    *time.Time
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DeliveredAt      *time.Time
+}
+
+// TableName maps Delivery to its table.
+func (Delivery) TableName() string { return "deliveries" }
+
+// Terminal reports whether the delivery will not change again by itself.
+func (d *Delivery) Terminal() bool {
+	switch d.Status {
+	case StatusDelivered, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// InsertEvent stores e unless an event with the same DedupeKey exists. It
+// reports whether e is new; when it is, e.ID is set.
+func (q *Queries) InsertEvent(ctx context.Context, e *ForumEvent) (bool, error) {
+	if e.CreatedAt.IsZero() {
+		e.CreatedAt = q.db.NowFunc()
+	}
+	res := q.conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "dedupe_key"}},
+		DoNothing: true,
+	}).Create(e)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	return res.RowsAffected == 1, nil
+}
+
+// SetEventDeliveries records how many deliveries an event caused.
+func (q *Queries) SetEventDeliveries(ctx context.Context, eventID int64, n int) error {
+	return q.conn(ctx).Model(&ForumEvent{}).Where("id = ?", eventID).Update("deliveries", n).Error
+}
+
+// GetEvent returns an event by id.
+func (q *Queries) GetEvent(ctx context.Context, id int64) (*ForumEvent, error) {
+	var e ForumEvent
+	if err := q.conn(ctx).Where("id = ?", id).Take(&e).Error; err != nil {
+		return nil, notFound(err, fmt.Sprintf("event %d", id))
+	}
+	return &e, nil
+}
+
+// GetEvents returns events by id.
+func (q *Queries) GetEvents(ctx context.Context, ids []int64) (map[int64]*ForumEvent, error) {
+	var rows []*ForumEvent
+	if err := q.conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[int64]*ForumEvent, len(rows))
+	for _, e := range rows {
+		out[e.ID] = e
+	}
+	return out, nil
+}
+
+// InsertDeliveries stores new deliveries and sets their ids.
+func (q *Queries) InsertDeliveries(ctx context.Context, ds []*Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	now := q.db.NowFunc()
+	for _, d := range ds {
+		d.CreatedAt, d.UpdatedAt = now, now
+	}
+	return q.conn(ctx).CreateInBatches(ds, 500).Error
+}
+
+// GetDelivery returns a delivery by id.
+func (q *Queries) GetDelivery(ctx context.Context, id int64) (*Delivery, error) {
+	var d Delivery
+	if err := q.conn(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
+		return nil, notFound(err, fmt.Sprintf("delivery %d", id))
+	}
+	return &d, nil
+}
+
+// LockDelivery returns a delivery for update: on PostgreSQL the row stays
+// locked until the transaction ends, so two workers cannot both act on it.
+// SQLite's immediate transactions already exclude each other.
+func (q *Queries) LockDelivery(ctx context.Context, id int64) (*Delivery, error) {
+	db := q.conn(ctx)
+	if q.db.Dialector.Name() == "postgres" {
+		db = db.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var d Delivery
+	if err := db.Where("id = ?", id).Take(&d).Error; err != nil {
+		return nil, notFound(err, fmt.Sprintf("delivery %d", id))
+	}
+	return &d, nil
+}
+
+// DeliveryFilter selects deliveries; zero fields match everything.
+type DeliveryFilter struct {
+	ChannelID int64
+	Status    string
+	// BeforeID pages backwards: only deliveries with a smaller id.
+	BeforeID int64
+	Limit    int
+}
+
+// ListDeliveries returns deliveries newest first.
+func (q *Queries) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error) {
+	db := q.conn(ctx).Order("id DESC")
+	if f.ChannelID != 0 {
+		db = db.Where("channel_id = ?", f.ChannelID)
+	}
+	if f.Status != "" {
+		db = db.Where("status = ?", f.Status)
+	}
+	if f.BeforeID != 0 {
+		db = db.Where("id < ?", f.BeforeID)
+	}
+	if f.Limit > 0 {
+		db = db.Limit(f.Limit)
+	}
+	var out []*Delivery
+	return out, db.Find(&out).Error
+}
+
+// SaveDelivery writes a delivery's status fields.
+func (q *Queries) SaveDelivery(ctx context.Context, d *Delivery) error {
+	d.UpdatedAt = q.db.NowFunc()
+	res := q.conn(ctx).Model(&Delivery{}).Where("id = ?", d.ID).Updates(map[string]any{
+		"status":             d.Status,
+		"attempts":           d.Attempts,
+		"last_error_key":     d.LastErrorKey,
+		"last_error_message": d.LastErrorMessage,
+		"remote_id":          d.RemoteID,
+		"thread_id":          d.ThreadID,
+		"next_attempt_at":    d.NextAttemptAt,
+		"delivered_at":       d.DeliveredAt,
+		"updated_at":         d.UpdatedAt,
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("delivery %d: %w", d.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// SendDeliveriesForPost returns the deliveries that sent (or will send) a
+// post to chat, one per channel, for propagating edits and deletions.
+func (q *Queries) SendDeliveriesForPost(ctx context.Context, postID int64) ([]*Delivery, error) {
+	var out []*Delivery
+	err := q.conn(ctx).Where("post_id = ? AND action = ?", postID, ActionSend).Order("id").Find(&out).Error
+	return out, err
+}
+
+// CountDeliveries counts deliveries by status, for the queue-depth gauge.
+func (q *Queries) CountDeliveries(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Status string
+		N      int64
+	}
+	if err := q.conn(ctx).Model(&Delivery{}).Select("status, COUNT(*) AS n").
+		Where("status IN ?", []string{StatusQueued, StatusSending, StatusRetrying}).
+		Group("status").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.N
+	}
+	return out, nil
+}
+
+// TopicThread returns the chat thread a topic started in a channel, or "".
+func (q *Queries) TopicThread(ctx context.Context, channelID, topicID int64) (string, error) {
+	var ids []string
+	err := q.conn(ctx).Raw(`SELECT thread_id FROM topic_threads WHERE channel_id = ? AND topic_id = ?`,
+		channelID, topicID).Scan(&ids).Error
+	if err != nil || len(ids) == 0 {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+// SetTopicThread records a topic's thread in a channel unless one is
+// recorded already: the first notification of a topic stays the root.
+func (q *Queries) SetTopicThread(ctx context.Context, channelID, topicID int64, threadID string) error {
+	return q.conn(ctx).Exec(`INSERT INTO topic_threads (channel_id, topic_id, thread_id, created_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, topic_id) DO NOTHING`,
+		channelID, topicID, threadID, q.db.NowFunc()).Error
+}
+
+// PostMessage is the chat message a post became in a channel.
+type PostMessage struct {
+	ChannelID int64
+	PostID    int64
+	MessageID string
+	ThreadID  string
+	Extra     string // provider-specific JSON (map[string]string)
+}
+
+// GetPostMessage returns the chat message of a post in a channel.
+func (q *Queries) GetPostMessage(ctx context.Context, channelID, postID int64) (*PostMessage, error) {
+	var rows []struct {
+		MessageID string
+		ThreadID  *string
+		Extra     *string
+	}
+	err := q.conn(ctx).Raw(`SELECT message_id, thread_id, extra FROM post_messages WHERE channel_id = ? AND post_id = ?`,
+		channelID, postID).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("message of post %d in channel %d: %w", postID, channelID, ErrNotFound)
+	}
+	pm := &PostMessage{ChannelID: channelID, PostID: postID, MessageID: rows[0].MessageID}
+	if rows[0].ThreadID != nil {
+		pm.ThreadID = *rows[0].ThreadID
+	}
+	if rows[0].Extra != nil {
+		pm.Extra = *rows[0].Extra
+	}
+	return pm, nil
+}
+
+// PutPostMessage records (or replaces) the chat message of a post.
+func (q *Queries) PutPostMessage(ctx context.Context, pm *PostMessage) error {
+	return q.conn(ctx).Exec(`INSERT INTO post_messages (channel_id, post_id, message_id, thread_id, extra, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, post_id) DO UPDATE SET
+		message_id = excluded.message_id, thread_id = excluded.thread_id, extra = excluded.extra`,
+		pm.ChannelID, pm.PostID, pm.MessageID, pm.ThreadID, pm.Extra, q.db.NowFunc()).Error
+}
+
+// DeletePostMessage forgets the chat message of a post.
+func (q *Queries) DeletePostMessage(ctx context.Context, channelID, postID int64) error {
+	return q.conn(ctx).Exec(`DELETE FROM post_messages WHERE channel_id = ? AND post_id = ?`, channelID, postID).Error
+}
+
+// GetTopicData returns the stored facts about a topic (JSON), or ErrNotFound.
+func (q *Queries) GetTopicData(ctx context.Context, id int64) (string, error) {
+	var rows []string
+	if err := q.conn(ctx).Raw(`SELECT data FROM topics WHERE id = ?`, id).Scan(&rows).Error; err != nil {
+		return "", err
+	}
+	if len(rows) == 0 {
+		return "", fmt.Errorf("topic %d: %w", id, ErrNotFound)
+	}
+	return rows[0], nil
+}
+
+// PutTopicData stores the facts about a topic (JSON).
+func (q *Queries) PutTopicData(ctx context.Context, id int64, data string) error {
+	return q.conn(ctx).Exec(`INSERT INTO topics (id, data, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+		id, data, q.db.NowFunc()).Error
+}
+
+// Counter returns a named counter, 0 when it was never set.
+func (q *Queries) Counter(ctx context.Context, name string) (int64, error) {
+	var v []int64
+	if err := q.conn(ctx).Raw(`SELECT value FROM counters WHERE name = ?`, name).Scan(&v).Error; err != nil {
+		return 0, err
+	}
+	if len(v) == 0 {
+		return 0, nil
+	}
+	return v[0], nil
+}
+
+// BumpCounter adds one to a named counter.
+func (q *Queries) BumpCounter(ctx context.Context, name string) error {
+	return q.conn(ctx).Exec(`INSERT INTO counters (name, value) VALUES (?, 1)
+		ON CONFLICT (name) DO UPDATE SET value = counters.value + 1`, name).Error
+}
+
+// RaiseCounter sets a named counter to v unless it is already higher.
+func (q *Queries) RaiseCounter(ctx context.Context, name string, v int64) error {
+	return q.conn(ctx).Exec(`INSERT INTO counters (name, value) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = CASE WHEN counters.value > excluded.value
+		THEN counters.value ELSE excluded.value END`, name, v).Error
+}
+
+// SQLTx returns the transaction's *sql.Tx, so the job queue can insert
+// jobs atomically with the rows that describe them. It fails outside InTx.
+func (q *Queries) SQLTx() (*sql.Tx, error) {
+	tx, ok := q.db.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return nil, errors.New("store: SQLTx outside a transaction")
+	}
+	return tx, nil
+}
