@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -151,7 +152,7 @@ func TestMigrate(t *testing.T) {
 	b := setup(t)
 	r := b.runDB(t, "migrate")
 	require.Equal(t, exitOK, r.code, r.stderr)
-	require.Equal(t, "database schema is at version 1 (sqlite)\n", r.stdout)
+	require.Equal(t, fmt.Sprintf("database schema is at version %d (sqlite)\n", store.LatestSchemaVersion()), r.stdout)
 	require.Contains(t, r.stderr, "generated a new secret key")
 	require.Contains(t, r.stderr, filepath.Join(b.dir, store.KeyFileName))
 

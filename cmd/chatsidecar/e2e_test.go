@@ -1,0 +1,545 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatsidecar/chatsidecar/config"
+	"github.com/chatsidecar/chatsidecar/delivery"
+	"github.com/chatsidecar/chatsidecar/discourse"
+	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
+	"github.com/chatsidecar/chatsidecar/providers/builtin"
+	"github.com/chatsidecar/chatsidecar/store"
+	"github.com/chatsidecar/chatsidecar/store/storetest"
+)
+
+// webhookSecret is the Discourse webhook secret of the test stacks.
+const webhookSecret = "e2e-webhook-secret"
+
+// stack is the whole sidecar in-process: store, engine, intake and HTTP
+// server on a loopback port, as `serve` wires them.
+type stack struct {
+	t     *testing.T
+	url   string
+	key   string
+	st    *store.Store
+	app   *app
+	stop  func()
+	slack *fakeSlack
+}
+
+type stackOptions struct {
+	env   map[string]string
+	tweak func(*delivery.Options)
+}
+
+// fastRetries makes the engine's backoff short enough for tests.
+func fastRetries(o *delivery.Options) {
+	o.RetryBase, o.RetryMax = 10*time.Millisecond, 50*time.Millisecond
+	o.PollInterval = 20 * time.Millisecond
+}
+
+func newStack(t *testing.T, db storetest.DB, so stackOptions) *stack {
+	t.Helper()
+	env := map[string]string{
+		"CHATSIDECAR_DATABASE_URL":             db.URL,
+		"CHATSIDECAR_DATA_DIR":                 t.TempDir(),
+		"CHATSIDECAR_DISCOURSE_WEBHOOK_SECRET": webhookSecret,
+		"CHATSIDECAR_OUTBOUND_ALLOW_PRIVATE":   "true",
+		"CHATSIDECAR_SHUTDOWN_TIMEOUT":         "5s",
+	}
+	for k, v := range so.env {
+		env[k] = v
+	}
+	cfg, _, err := config.Load("serve", nil, func(k string) string { return env[k] }, io.Discard)
+	require.NoError(t, err)
+	reg, err := builtin.Registry()
+	require.NoError(t, err)
+	st := storetest.Open(t, db, reg)
+	c := &cli{stdout: io.Discard, stderr: io.Discard, cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	tweak := so.tweak
+	if tweak == nil {
+		tweak = fastRetries
+	}
+	a, err := c.buildApp(context.Background(), st, reg, tweak)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.serve(ctx, ln) }()
+	key, _, err := st.CreateAPIKey(context.Background(), "e2e")
+	require.NoError(t, err)
+	s := &stack{t: t, url: "http://" + ln.Addr().String(), key: key, st: st, app: a}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// gql runs a GraphQL operation and fails the test on errors.
+func (s *stack) gql(query string, vars map[string]any, out any) {
+	s.t.Helper()
+	errs := s.gqlErrors(query, vars, out)
+	require.Empty(s.t, errs, "graphql errors")
+}
+
+func (s *stack) gqlErrors(query string, vars map[string]any, out any) []map[string]any {
+	s.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	var r struct {
+		Data   json.RawMessage  `json:"data"`
+		Errors []map[string]any `json:"errors"`
+	}
+	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&r))
+	if out != nil && len(r.Data) > 0 && string(r.Data) != "null" {
+		require.NoError(s.t, json.Unmarshal(r.Data, out))
+	}
+	return r.Errors
+}
+
+// slackChannel configures Slack against the fake and creates a channel
+// with one rule; it returns the channel id.
+func (s *stack) slackChannel(name, filter string, categoryID int) string {
+	s.t.Helper()
+	if s.slack == nil {
+		s.slack = newFakeSlack(s.t)
+		s.gql(`mutation($s: JSON!) { configureProvider(input: {id: "slack", enabled: true, settings: $s}) { id } }`,
+			map[string]any{"s": map[string]any{"access_token": "xoxb-e2e-token", "api_base_url": s.slack.URL}}, nil)
+	}
+	var out struct{ CreateChannel struct{ ID string } }
+	s.gql(`mutation($d: JSON!, $n: String!) { createChannel(input: {provider: "slack", name: $n, data: $d}) { id } }`,
+		map[string]any{"n": name, "d": map[string]any{"identifier": "#" + name}}, &out)
+	if filter != "" {
+		s.rule(out.CreateChannel.ID, filter, categoryID)
+	}
+	return out.CreateChannel.ID
+}
+
+func (s *stack) rule(channelID, filter string, categoryID int) {
+	s.t.Helper()
+	s.gql(`mutation($c: ID!, $cat: Int) { createRule(input: {channelId: $c, filter: `+filter+`, type: NORMAL, categoryId: $cat}) { id } }`,
+		map[string]any{"c": channelID, "cat": categoryID}, nil)
+}
+
+// webhook posts a signed (or, with secret "", unsigned) Discourse webhook.
+func (s *stack) webhook(event string, body []byte, secret string) (int, string) {
+	s.t.Helper()
+	req := discoursetest.SignedRequest(s.url+"/webhooks/discourse", secret, event, body)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// deliveries lists deliveries of a channel, newest first.
+type deliveryView struct {
+	ID          string
+	Status      string
+	Attempts    int
+	Action      string
+	RemoteID    *string
+	DeliveredAt *string
+	LastError   *struct{ Key, Message string }
+}
+
+func (s *stack) deliveries(channelID string) []deliveryView {
+	s.t.Helper()
+	var out struct {
+		Deliveries struct{ Edges []struct{ Node deliveryView } }
+	}
+	var c any
+	if channelID != "" {
+		c = channelID
+	}
+	s.gql(`query($c: ID) { deliveries(filter: {channelId: $c}, first: 200) { edges { node {
+		id status attempts action remoteId deliveredAt lastError { key message } } } } }`,
+		map[string]any{"c": c}, &out)
+	var ds []deliveryView
+	for _, e := range out.Deliveries.Edges {
+		ds = append(ds, e.Node)
+	}
+	return ds
+}
+
+// waitDeliveries waits until the channel's deliveries all reach a final
+// status and returns them.
+func (s *stack) waitDeliveries(channelID string, n int) []deliveryView {
+	s.t.Helper()
+	var ds []deliveryView
+	require.Eventually(s.t, func() bool {
+		ds = s.deliveries(channelID)
+		if len(ds) != n {
+			return false
+		}
+		for _, d := range ds {
+			if d.Status != "DELIVERED" && d.Status != "FAILED" && d.Status != "CANCELLED" {
+				return false
+			}
+		}
+		return true
+	}, 30*time.Second, 20*time.Millisecond, "deliveries of channel %s: %+v", channelID, ds)
+	return ds
+}
+
+// post is a post_created payload in category cat.
+func post(id, topicID int64, number int, cat int64, raw string) discourse.Post {
+	return discourse.Post{
+		ID: id, TopicID: topicID, PostNumber: number, PostType: 1, Version: 1,
+		Username: "jane", Name: "Jane Doe", AvatarTemplate: "/user_avatar/forum.example.org/jane/{size}/1_2.png",
+		Cooked: "<p>" + raw + "</p>", Raw: raw, TopicTitle: "Release notes for 3.2", TopicSlug: "release-notes-for-3-2",
+		TopicArchetype: "regular", CategorySlug: "announcements", CategoryID: &cat,
+		PostURL:   "/t/release-notes-for-3-2/" + strconv.FormatInt(topicID, 10) + "/" + strconv.Itoa(number),
+		CreatedAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
+	}
+}
+
+// fakeSlack is the Slack Web API as the delivery path uses it, with a
+// script of failures to answer before succeeding.
+type fakeSlack struct {
+	*httptest.Server
+	mu       sync.Mutex
+	messages []map[string]any // chat.postMessage bodies that succeeded
+	updates  []map[string]any
+	deletes  []map[string]any
+	calls    []time.Time // every chat.postMessage call, failed or not
+	script   []func(w http.ResponseWriter) bool
+	ts       int
+}
+
+func newFakeSlack(t *testing.T) *fakeSlack {
+	f := &fakeSlack{}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// fail queues a scripted answer for the next chat.postMessage calls.
+func (f *fakeSlack) fail(n int, answer func(w http.ResponseWriter)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.script = append(f.script, func(w http.ResponseWriter) bool { answer(w); return true })
+	}
+}
+
+func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer xoxb-e2e-token" {
+		writeSlack(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	var body map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.URL.Path {
+	case "/api/chat.postMessage":
+		f.calls = append(f.calls, time.Now())
+		if len(f.script) > 0 {
+			next := f.script[0]
+			f.script = f.script[1:]
+			if next(w) {
+				return
+			}
+		}
+		f.ts++
+		ts := fmt.Sprintf("1700000000.%06d", f.ts)
+		f.messages = append(f.messages, body)
+		writeSlack(w, map[string]any{"ok": true, "channel": "C0123", "ts": ts})
+	case "/api/chat.update":
+		f.updates = append(f.updates, body)
+		writeSlack(w, map[string]any{"ok": true, "channel": "C0123", "ts": body["ts"]})
+	case "/api/chat.delete":
+		f.deletes = append(f.deletes, body)
+		writeSlack(w, map[string]any{"ok": true, "channel": "C0123", "ts": body["ts"]})
+	case "/api/auth.test":
+		writeSlack(w, map[string]any{"ok": true})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (f *fakeSlack) sent() []map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]any(nil), f.messages...)
+}
+
+func (f *fakeSlack) callTimes() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.calls...)
+}
+
+func writeSlack(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func TestE2E_WebhookToSlack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		watch := s.slackChannel("watchers", "WATCH", 5)
+		follow := s.slackChannel("followers", "FOLLOW", 5)
+		muted := s.slackChannel("muted", "WATCH", 5)
+		s.rule(muted, "MUTE", 5)
+		other := s.slackChannel("elsewhere", "WATCH", 6)
+
+		first := discoursetest.PostPayload(post(101, 50, 1, 5, "We shipped **3.2** today."))
+		// Unsigned and forged requests are refused and store nothing.
+		code, _ := s.webhook("post_created", first, "")
+		require.Equal(t, http.StatusUnauthorized, code)
+		code, _ = s.webhook("post_created", first, "not-the-right-secret")
+		require.Equal(t, http.StatusUnauthorized, code)
+		require.Empty(t, s.deliveries(""))
+
+		code, body := s.webhook("post_created", first, webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		require.JSONEq(t, `{"status":"accepted","eventId":`+jsonNumber(t, body, "eventId")+`,"deliveries":2}`, body)
+		// Discourse retries with a new event id; still one message.
+		code, body = s.webhook("post_created", first, webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"duplicate"`)
+
+		reply := discoursetest.PostPayload(post(102, 50, 2, 5, "Congrats!"))
+		code, _ = s.webhook("post_created", reply, webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+
+		require.Len(t, s.waitDeliveries(watch, 2), 2, "watch gets the topic and the reply")
+		fd := s.waitDeliveries(follow, 1)
+		require.Len(t, fd, 1, "follow gets only the first post")
+		require.Empty(t, s.deliveries(muted), "mute wins over watch on one channel")
+		require.Empty(t, s.deliveries(other), "another category")
+
+		for _, d := range append(s.deliveries(watch), fd...) {
+			require.Equal(t, "DELIVERED", d.Status)
+			require.Equal(t, 1, d.Attempts)
+			require.NotNil(t, d.RemoteID)
+		}
+		sent := s.slack.sent()
+		require.Len(t, sent, 3)
+		byChannel := map[string]int{}
+		for _, m := range sent {
+			byChannel[m["channel"].(string)]++
+		}
+		require.Equal(t, map[string]int{"watchers": 2, "followers": 1}, byChannel)
+		for _, m := range sent {
+			if m["channel"] == "followers" {
+				got, err := json.MarshalIndent(m, "", "  ")
+				require.NoError(t, err)
+				golden(t, "testdata/slack_post_created.golden.json", got)
+			}
+		}
+	})
+}
+
+func jsonNumber(t *testing.T, body, key string) string {
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &m))
+	return strconv.FormatFloat(m[key].(float64), 'f', -1, 64)
+}
+
+func TestE2E_Failures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+
+		// 429 with Retry-After: 2 → delivered after at least 2 s, the
+		// rate-limited call not counted as an attempt.
+		limited := s.slackChannel("limited", "WATCH", 7)
+		s.slack.fail(1, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusTooManyRequests)
+		})
+		code, _ := s.webhook("post_created", discoursetest.PostPayload(post(201, 60, 1, 7, "hello")), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds := s.waitDeliveries(limited, 1)
+		require.Equal(t, "DELIVERED", ds[0].Status)
+		require.Equal(t, 1, ds[0].Attempts, "the 429 spent no attempt")
+		calls := s.slack.callTimes()
+		require.Len(t, calls, 2)
+		require.GreaterOrEqual(t, calls[1].Sub(calls[0]), 2*time.Second, "Retry-After honoured")
+
+		// Five 500s then 200 → delivered on the sixth attempt.
+		flaky := s.slackChannel("flaky", "WATCH", 8)
+		s.slack.fail(5, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
+		code, _ = s.webhook("post_created", discoursetest.PostPayload(post(202, 61, 1, 8, "again")), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds = s.waitDeliveries(flaky, 1)
+		require.Equal(t, "DELIVERED", ds[0].Status)
+		require.Equal(t, 6, ds[0].Attempts)
+
+		// channel_not_found → failed at once; the channel shows the key.
+		gone := s.slackChannel("gone", "WATCH", 9)
+		s.slack.fail(1, func(w http.ResponseWriter) {
+			writeSlack(w, map[string]any{"ok": false, "error": "channel_not_found"})
+		})
+		code, _ = s.webhook("post_created", discoursetest.PostPayload(post(203, 62, 1, 9, "lost")), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds = s.waitDeliveries(gone, 1)
+		require.Equal(t, "FAILED", ds[0].Status)
+		require.Equal(t, 1, ds[0].Attempts)
+		require.Equal(t, "chat_integration.provider.slack.errors.channel_not_found", ds[0].LastError.Key)
+		var ch struct {
+			Channel struct{ LastError *struct{ Key string } }
+		}
+		s.gql(`query($id: ID!) { channel(id: $id) { lastError { key } } }`, map[string]any{"id": gone}, &ch)
+		require.NotNil(t, ch.Channel.LastError)
+		require.Equal(t, "chat_integration.provider.slack.errors.channel_not_found", ch.Channel.LastError.Key)
+
+		// retryDelivery sends it again; success clears the channel's error.
+		var rd struct{ RetryDelivery struct{ Status string } }
+		s.gql(`mutation($id: ID!) { retryDelivery(id: $id) { status } }`, map[string]any{"id": ds[0].ID}, &rd)
+		require.Equal(t, "QUEUED", rd.RetryDelivery.Status)
+		ds = s.waitDeliveries(gone, 1)
+		require.Equal(t, "DELIVERED", ds[0].Status)
+		s.gql(`query($id: ID!) { channel(id: $id) { lastError { key } } }`, map[string]any{"id": gone}, &ch)
+		require.Nil(t, ch.Channel.LastError)
+
+		// A delivered delivery cannot be retried.
+		errs := s.gqlErrors(`mutation($id: ID!) { retryDelivery(id: $id) { status } }`, map[string]any{"id": ds[0].ID}, nil)
+		require.Len(t, errs, 1)
+		require.Equal(t, "BAD_USER_INPUT", errs[0]["extensions"].(map[string]any)["code"])
+	})
+}
+
+func TestE2E_EditAndDeletePropagate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("edits", "WATCH", 3)
+		p := post(301, 70, 1, 3, "first version")
+		code, _ := s.webhook("post_created", discoursetest.PostPayload(p), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		s.waitDeliveries(ch, 1)
+
+		p.Version, p.Raw, p.Cooked = 2, "second version", "<p>second version</p>"
+		code, body := s.webhook("post_edited", discoursetest.PostPayload(p), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"deliveries":1`)
+		ds := s.waitDeliveries(ch, 2)
+		require.Equal(t, "EDIT", ds[0].Action)
+		require.Equal(t, "DELIVERED", ds[0].Status)
+
+		code, _ = s.webhook("post_destroyed", discoursetest.PostPayload(p), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds = s.waitDeliveries(ch, 3)
+		require.Equal(t, "DELETE", ds[0].Action)
+
+		s.slack.mu.Lock()
+		defer s.slack.mu.Unlock()
+		require.Len(t, s.slack.updates, 1)
+		require.Contains(t, asJSON(t, s.slack.updates[0]), "second version")
+		require.Equal(t, *ds[2].RemoteID, s.slack.updates[0]["ts"], "the edit targets the sent message")
+		require.Len(t, s.slack.deletes, 1)
+		require.Equal(t, *ds[2].RemoteID, s.slack.deletes[0]["ts"])
+	})
+}
+
+func TestE2E_ThreadFilterRepliesInTopicThread(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("threads", "THREAD", 4)
+		code, _ := s.webhook("post_created", discoursetest.PostPayload(post(401, 80, 1, 4, "root")), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds := s.waitDeliveries(ch, 1)
+		code, _ = s.webhook("post_created", discoursetest.PostPayload(post(402, 80, 2, 4, "reply")), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		s.waitDeliveries(ch, 2)
+		sent := s.slack.sent()
+		require.Len(t, sent, 2)
+		require.Nil(t, sent[0]["thread_ts"], "the topic's first notification is the root")
+		require.Equal(t, *ds[0].RemoteID, sent[1]["thread_ts"], "the reply lands in the topic's thread")
+	})
+}
+
+func TestE2E_BadPayloads(t *testing.T) {
+	s := newStack(t, storetest.SQLite(t), stackOptions{})
+	for _, body := range []string{`{`, `{"post":{"id":"x"}}`, `{"post":{"topic_id":3}}`, `[]`} {
+		code, resp := s.webhook("post_created", []byte(body), webhookSecret)
+		require.Equal(t, http.StatusBadRequest, code, body)
+		require.Contains(t, resp, `invalid webhook payload`, body)
+	}
+	code, resp := s.webhook("ping", []byte(`{"ping":"OK"}`), webhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, resp, `"ignored"`)
+	code, resp = s.webhook("user_created", []byte(`{"user":{"id":1}}`), webhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, resp, `"ignored"`)
+	big := bytes.Repeat([]byte("a"), 3<<20)
+	code, _ = s.webhook("post_created", big, webhookSecret)
+	require.Equal(t, http.StatusRequestEntityTooLarge, code)
+	var n struct{ Deliveries struct{ Edges []any } }
+	s.gql(`{ deliveries { edges { cursor } } }`, nil, &n)
+	require.Empty(t, n.Deliveries.Edges)
+}
+
+func TestE2E_TestChannelAndMetrics(t *testing.T) {
+	s := newStack(t, storetest.SQLite(t), stackOptions{})
+	ch := s.slackChannel("tested", "", 0)
+	var out struct{ TestChannel struct{ ID, Status string } }
+	s.gql(`mutation($id: ID!) { testChannel(id: $id) { id status } }`, map[string]any{"id": ch}, &out)
+	require.Equal(t, "QUEUED", out.TestChannel.Status)
+	ds := s.waitDeliveries(ch, 1)
+	require.Equal(t, "DELIVERED", ds[0].Status)
+	require.Contains(t, asJSON(t, s.slack.sent()[0]), "test notification")
+
+	resp, err := http.Get(s.url + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	text := string(b)
+	require.Contains(t, text, `chatsidecar_deliveries_total{outcome="delivered",provider="slack"} 1`)
+	require.Contains(t, text, `chatsidecar_delivery_queue_depth{status="QUEUED"} 0`)
+	require.Contains(t, text, "chatsidecar_delivery_latency_seconds_bucket")
+	require.True(t, strings.Contains(text, "go_goroutines"))
+}
+
+// golden compares got with a file; CHATSIDECAR_UPDATE_GOLDEN=1 rewrites it.
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	got = append(got, '\n')
+	if os.Getenv("CHATSIDECAR_UPDATE_GOLDEN") == "1" {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, got, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run with CHATSIDECAR_UPDATE_GOLDEN=1 to create it")
+	require.Equal(t, string(want), string(got))
+}
+
+func asJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
