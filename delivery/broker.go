@@ -86,14 +86,23 @@ func (b *Broker) Subscribe(channelID int64) (<-chan *store.Delivery, func()) {
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
+	b.metrics.subscribers(1)
 	var once sync.Once
 	return s.ch, func() {
 		once.Do(func() {
 			b.mu.Lock()
 			delete(b.subs, s)
 			b.mu.Unlock()
+			b.metrics.subscribers(-1)
 		})
 	}
+}
+
+// Subscribers is the number of live subscriptions in this process.
+func (b *Broker) Subscribers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
 }
 
 // Publish announces a delivery's current state. It never blocks.

@@ -18,6 +18,7 @@ type Metrics struct {
 	send      *prometheus.HistogramVec
 	dropped   prometheus.Counter
 	catchedUp prometheus.Counter
+	subs      prometheus.Gauge
 }
 
 // NewMetrics registers the series on reg. With a store, it also exports
@@ -47,13 +48,17 @@ func NewMetrics(reg prometheus.Registerer, st *store.Store) *Metrics {
 			Name: "chatsidecar_delivery_updates_dropped_total",
 			Help: "Delivery status updates not passed to a subscriber that fell behind.",
 		}),
+		subs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "chatsidecar_delivery_subscribers",
+			Help: "Live deliveryUpdated subscriptions served by this process.",
+		}),
 		catchedUp: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatsidecar_catchup_posts_total",
 			Help: "Posts found by catch-up that no webhook had delivered.",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp)
+		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp, m.subs)
 		if st != nil {
 			reg.MustRegister(&queueDepth{st: st, desc: prometheus.NewDesc("chatsidecar_delivery_queue_depth",
 				"Deliveries not yet finished, by status.", []string{"status"}, nil)})
@@ -116,5 +121,11 @@ func (q *queueDepth) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, s := range []string{store.StatusQueued, store.StatusSending, store.StatusRetrying} {
 		ch <- prometheus.MustNewConstMetric(q.desc, prometheus.GaugeValue, float64(counts[s]), s)
+	}
+}
+
+func (m *Metrics) subscribers(delta float64) {
+	if m != nil {
+		m.subs.Add(delta)
 	}
 }

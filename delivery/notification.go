@@ -37,7 +37,7 @@ func factsOf(t *discourse.Topic) *TopicFacts {
 // (reference §2.4). The zero value is Discourse's default with names off;
 // DefaultNames is the default.
 type NameSettings struct {
-	EnableNames             bool
+	EnableNames            bool
 	PrioritizeUsernameInUX bool
 }
 
