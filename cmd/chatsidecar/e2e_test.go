@@ -543,3 +543,57 @@ func asJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestE2E_CatchUpDeliversPostsMissedWhileDown: Discourse does not retry a
+// webhook whose connection failed, so posts made while the sidecar was
+// down reach chat through catch-up on the next start, once, and a late
+// webhook for one of them is a duplicate. Tags come from the API, so a
+// tag-restricted rule matches posts that arrive without any webhook.
+func TestE2E_CatchUpDeliversPostsMissedWhileDown(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		forum := discoursetest.New(t)
+		cat := forum.AddCategory(discourse.Category{Name: "Support", Slug: "support"})
+		topic := forum.AddTopic(discourse.Topic{Title: "Printer on fire", Slug: "printer-on-fire", Archetype: "regular",
+			CategoryID: &cat.ID, Tags: discourse.Tags{"urgent"}, Visible: true})
+		forum.AddPost(discourse.Post{TopicID: topic.ID, Username: "jane", Raw: "It started smoking.", Cooked: "<p>It started smoking.</p>"})
+		env := map[string]string{
+			"CHATSIDECAR_DISCOURSE_URL":          forum.URL(),
+			"CHATSIDECAR_DISCOURSE_API_KEY":      forum.APIKey(),
+			"CHATSIDECAR_DISCOURSE_API_USERNAME": forum.APIUsername(),
+		}
+
+		// First start: catch-up only notes where the forum is.
+		s := newStack(t, db, stackOptions{env: env})
+		ch := s.slackChannel("support", "", 0)
+		s.gql(`mutation($c: ID!) { createRule(input: {channelId: $c, filter: WATCH, type: NORMAL, tags: ["urgent"]}) { id } }`,
+			map[string]any{"c": ch}, nil)
+		require.Eventually(t, func() bool {
+			n, err := s.st.Counter(context.Background(), store.CounterCatchUp)
+			return err == nil && n > 0
+		}, 10*time.Second, 10*time.Millisecond)
+		fake := s.slack
+		s.stop()
+
+		// While it is down, two replies are posted.
+		missed := []discourse.Post{
+			forum.AddPost(discourse.Post{TopicID: topic.ID, Username: "bob", Raw: "Unplug it!", Cooked: "<p>Unplug it!</p>"}),
+			forum.AddPost(discourse.Post{TopicID: topic.ID, Username: "jane", Raw: "Done, thanks.", Cooked: "<p>Done, thanks.</p>"}),
+		}
+
+		s2 := newStack(t, db, stackOptions{env: env})
+		s2.slack = fake
+		ds := s2.waitDeliveries(ch, 2)
+		for _, d := range ds {
+			require.Equal(t, "DELIVERED", d.Status)
+		}
+		sent := fake.sent()
+		require.Len(t, sent, 2)
+		require.Contains(t, asJSON(t, sent[0]), "Unplug it!")
+		require.Contains(t, asJSON(t, sent[1]), "Done, thanks.")
+
+		code, body := s2.webhook("post_created", discoursetest.PostPayload(missed[1]), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"duplicate"`)
+	})
+}
