@@ -69,6 +69,12 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	}
 	target := &providers.Target{ChannelID: ch.ID, ChannelName: ch.Name, Data: ch.Data, Settings: settingsOf(p, pc)}
 
+	if d.TopicID != nil {
+		if wait, err := e.waitTurn(ctx, d); err != nil || wait {
+			return err
+		}
+	}
+
 	if wait := e.limiter.reserve(ch.ID, e.opts.Limits(d.Provider), e.now()); wait > 0 {
 		if wait > maxRateWait {
 			return river.JobSnooze(wait)
@@ -311,4 +317,35 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// turnWait bounds how long a delivery waits in place for earlier ones of
+// its topic before it snoozes and frees the worker.
+const turnWait = 2 * time.Second
+
+// waitTurn holds a delivery while an earlier delivery of the same topic to
+// the same channel is unfinished. It reports true with a snooze error when
+// the wait is long; a failed or cancelled earlier delivery no longer
+// blocks.
+func (e *Engine) waitTurn(ctx context.Context, d *store.Delivery) (bool, error) {
+	deadline := e.now().Add(turnWait)
+	for step := 10 * time.Millisecond; ; step = min(step*2, 200*time.Millisecond) {
+		pending, err := e.store.EarlierPending(ctx, d.ChannelID, *d.TopicID, d.ID)
+		if err != nil {
+			return true, err
+		}
+		if !pending {
+			return false, nil
+		}
+		if e.now().After(deadline) {
+			return true, river.JobSnooze(turnWait)
+		}
+		t := time.NewTimer(step)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return true, river.JobSnooze(0)
+		case <-t.C:
+		}
+	}
 }

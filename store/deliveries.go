@@ -365,3 +365,16 @@ func (q *Queries) SQLTx() (*sql.Tx, error) {
 	}
 	return tx, nil
 }
+
+// EarlierPending reports whether an earlier delivery of the same topic to
+// the same channel is still unfinished, so later posts can wait their
+// turn and chat shows a topic's posts in order (and a reply never
+// overtakes the message whose thread it joins).
+func (q *Queries) EarlierPending(ctx context.Context, channelID, topicID, beforeID int64) (bool, error) {
+	var ids []int64
+	err := q.conn(ctx).Model(&Delivery{}).Select("id").
+		Where("channel_id = ? AND topic_id = ? AND id < ? AND status IN ?", channelID, topicID, beforeID,
+			[]string{StatusQueued, StatusSending, StatusRetrying}).
+		Limit(1).Pluck("id", &ids).Error
+	return len(ids) > 0, err
+}
