@@ -173,6 +173,7 @@ func deliverySchema(serial, bigint, ts string) []string {
 		`CREATE INDEX deliveries_channel_idx ON deliveries (channel_id, id)`,
 		`CREATE INDEX deliveries_status_idx ON deliveries (status, id)`,
 		`CREATE INDEX deliveries_post_idx ON deliveries (post_id, channel_id)`,
+		`CREATE INDEX deliveries_channel_topic_idx ON deliveries (channel_id, topic_id, id)`,
 		// The chat thread a topic started in a channel, so later posts can
 		// reply in it.
 		`CREATE TABLE topic_threads (
