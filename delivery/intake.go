@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/chatsidecar/chatsidecar/discourse"
 	"github.com/chatsidecar/chatsidecar/providers"
@@ -72,12 +73,19 @@ type IntakeOptions struct {
 	Title   string
 	Names   NameSettings
 	Match   rules.Options
+	// Writers is how many group commits may run at once (default 2).
+	Writers int
 }
 
 // Intake turns forum events into stored events and queued deliveries.
 type Intake struct {
 	opts IntakeOptions
 	log  *slog.Logger
+
+	queue     chan *postItem
+	closed    chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 
 	mu       sync.Mutex
 	gen      int64
@@ -86,12 +94,20 @@ type Intake struct {
 	built    bool
 }
 
-// NewIntake makes an Intake.
+// NewIntake makes an Intake and starts its writers; Close stops them.
 func NewIntake(opts IntakeOptions) *Intake {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Intake{opts: opts, log: opts.Logger}
+	if opts.Writers <= 0 {
+		opts.Writers = 2
+	}
+	in := &Intake{opts: opts, log: opts.Logger, queue: make(chan *postItem, maxBatch), closed: make(chan struct{})}
+	in.wg.Add(opts.Writers)
+	for range opts.Writers {
+		go in.writer()
+	}
+	return in
 }
 
 // Accept handles one webhook body for the named event. instance is the
@@ -139,77 +155,265 @@ func dedupeKey(event string, id int64, version int, body []byte) string {
 	return k
 }
 
-// AcceptPost stores a post event and queues its deliveries. Catch-up
-// feeds missed posts through it too, deduplicated against webhooks.
+// AcceptPost stores a post event and queues its deliveries, returning
+// once they are committed. Catch-up feeds missed posts through it too,
+// deduplicated against webhooks.
+//
+// Concurrent calls are written together (group commit): a few writer
+// goroutines each take every post waiting and store them in one
+// transaction with a handful of multi-row statements, so a burst costs a
+// few commits instead of one per webhook. A batch that fails is retried
+// post by post, so one bad post cannot fail the others.
 func (in *Intake) AcceptPost(ctx context.Context, event, source, instance string, p *discourse.Post) (Outcome, error) {
-	facts, site := in.topicFacts(ctx, p.TopicID)
-	forum := in.forum(site, instance)
-	kind := map[string]providers.EventKind{
-		EventPostCreated: providers.PostCreated, EventPostEdited: providers.PostEdited, EventPostDestroyed: providers.PostDeleted,
-	}[event]
-	n := BuildNotification(kind, forum, p, facts)
-	payload, err := json.Marshal(&n)
-	if err != nil {
-		return Outcome{}, err
+	it := &postItem{event: event, source: source, instance: instance, post: p, done: make(chan itemResult, 1)}
+	if in.opts.Topics != nil {
+		// API reads happen here, outside the writers, so a slow forum
+		// delays only its own webhook.
+		it.facts, it.site = in.topicFacts(ctx, p.TopicID)
 	}
-	topicID, postID := p.TopicID, p.ID
-	ev := &store.ForumEvent{
-		Kind: event, DedupeKey: dedupeKey(event, p.ID, p.Version, nil), Source: source,
-		TopicID: &topicID, PostID: &postID, Payload: string(payload),
+	select {
+	case in.queue <- it:
+	case <-ctx.Done():
+		return Outcome{}, ctx.Err()
+	case <-in.closed:
+		return Outcome{}, ErrIntakeClosed
 	}
-	var ds []*store.Delivery
-	err = in.opts.Store.InTx(ctx, func(q *store.Queries) error {
-		ds = nil
-		if event == EventPostCreated {
-			matches, channels, err := in.match(ctx, q, MatchEvent(p, facts, site))
-			if err != nil {
-				return err
-			}
-			for _, m := range matches {
-				r := m.Rule
-				ruleID := r.ID
-				ds = append(ds, &store.Delivery{ChannelID: r.ChannelID, RuleID: &ruleID,
-					Provider: channels[r.ChannelID], Action: store.ActionSend, Filter: string(r.Filter),
-					TopicID: &topicID, PostID: &postID})
-			}
-		} else {
-			action := store.ActionEdit
-			if event == EventPostDestroyed {
-				action = store.ActionDelete
-			}
-			sends, err := q.SendDeliveriesForPost(ctx, p.ID)
-			if err != nil {
-				return err
-			}
-			seen := map[int64]bool{}
-			for _, s := range sends {
-				if seen[s.ChannelID] || !in.canEdit(s.Provider) || s.Status == store.StatusFailed || s.Status == store.StatusCancelled {
-					continue
-				}
-				seen[s.ChannelID] = true
-				ds = append(ds, &store.Delivery{ChannelID: s.ChannelID, RuleID: s.RuleID,
-					Provider: s.Provider, Action: action, Filter: s.Filter, TopicID: &topicID, PostID: &postID})
+	select {
+	case r := <-it.done:
+		return r.out, r.err
+	case <-ctx.Done():
+		// The post may still be stored; Discourse's retry is then a
+		// duplicate, which is harmless.
+		return Outcome{}, ctx.Err()
+	}
+}
+
+// ErrIntakeClosed is returned once Close was called.
+var ErrIntakeClosed = errors.New("intake: shutting down")
+
+// postItem is one post waiting for a writer.
+type postItem struct {
+	event, source, instance string
+	post                    *discourse.Post
+	facts                   *TopicFacts // nil until known
+	site                    *discourse.Site
+	done                    chan itemResult
+
+	ev *store.ForumEvent
+	ds []*store.Delivery
+}
+
+type itemResult struct {
+	out Outcome
+	err error
+}
+
+// maxBatch bounds one group commit.
+const maxBatch = 256
+
+// writer stores batches until Close.
+func (in *Intake) writer() {
+	defer in.wg.Done()
+	batch := make([]*postItem, 0, maxBatch)
+	for {
+		var first *postItem
+		select {
+		case first = <-in.queue:
+		case <-in.closed:
+			return
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case it := <-in.queue:
+				batch = append(batch, it)
+			default:
+				break fill
 			}
 		}
-		ev.Deliveries = len(ds)
-		fresh, err := q.InsertEvent(ctx, ev)
-		if err != nil || !fresh {
-			ds = nil
+		in.writeBatch(batch)
+	}
+}
+
+// Close stops the writers after the posts already queued are stored.
+func (in *Intake) Close() {
+	in.closeOnce.Do(func() {
+		close(in.closed)
+		in.wg.Wait()
+		// Answer anything that raced with Close.
+		for {
+			select {
+			case it := <-in.queue:
+				in.writeBatch([]*postItem{it})
+			default:
+				return
+			}
+		}
+	})
+}
+
+func (in *Intake) writeBatch(batch []*postItem) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Creations go together; edits and deletions look up what earlier
+	// posts delivered, so they go one by one after them, in order.
+	var creates, others []*postItem
+	for _, it := range batch {
+		if it.event == EventPostCreated {
+			creates = append(creates, it)
+		} else {
+			others = append(others, it)
+		}
+	}
+	if err := in.persist(ctx, creates); err != nil {
+		for _, it := range creates {
+			in.finish(it, in.persist(ctx, []*postItem{it}))
+		}
+	} else {
+		for _, it := range creates {
+			in.finish(it, nil)
+		}
+	}
+	for _, it := range others {
+		in.finish(it, in.persist(ctx, []*postItem{it}))
+	}
+}
+
+func (in *Intake) finish(it *postItem, err error) {
+	switch {
+	case err != nil:
+		in.log.Error("could not store a forum event", "event", it.event, "post", it.post.ID, "error", err)
+		it.done <- itemResult{err: fmt.Errorf("intake: %w", err)}
+	case it.ev.ID == 0:
+		it.done <- itemResult{out: Outcome{Status: Duplicate}}
+	default:
+		in.opts.Engine.Published(it.ds...)
+		it.done <- itemResult{out: Outcome{Status: Accepted, EventID: it.ev.ID, Deliveries: len(it.ds)}}
+	}
+}
+
+// persist stores items in one transaction: their events (duplicates
+// skipped), their deliveries and the deliveries' jobs.
+func (in *Intake) persist(ctx context.Context, items []*postItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	if err := in.loadFacts(ctx, items); err != nil {
+		return err
+	}
+	kinds := map[string]providers.EventKind{
+		EventPostCreated: providers.PostCreated, EventPostEdited: providers.PostEdited, EventPostDestroyed: providers.PostDeleted,
+	}
+	evs := make([]*store.ForumEvent, len(items))
+	for i, it := range items {
+		p := it.post
+		n := BuildNotification(kinds[it.event], in.forum(it.site, it.instance), p, it.facts)
+		payload, err := json.Marshal(&n)
+		if err != nil {
 			return err
 		}
-		for _, d := range ds {
-			d.EventID = ev.ID
+		topicID, postID := p.TopicID, p.ID
+		it.ev = &store.ForumEvent{Kind: it.event, DedupeKey: dedupeKey(it.event, p.ID, p.Version, nil), Source: it.source,
+			TopicID: &topicID, PostID: &postID, Payload: string(payload)}
+		evs[i] = it.ev
+	}
+	return in.opts.Store.InTx(ctx, func(q *store.Queries) error {
+		for _, it := range items {
+			ds, err := in.deliveriesFor(ctx, q, it)
+			if err != nil {
+				return err
+			}
+			it.ds = ds
+			it.ev.Deliveries = len(ds)
 		}
-		return in.opts.Engine.Enqueue(ctx, q, ds)
+		if err := q.InsertEvents(ctx, evs); err != nil {
+			return err
+		}
+		var all []*store.Delivery
+		for _, it := range items {
+			if it.ev.ID == 0 {
+				it.ds = nil
+				continue
+			}
+			for _, d := range it.ds {
+				d.EventID = it.ev.ID
+			}
+			all = append(all, it.ds...)
+		}
+		return in.opts.Engine.Enqueue(ctx, q, all)
 	})
+}
+
+// loadFacts fills in the stored topic facts of items that have none, with
+// one query.
+func (in *Intake) loadFacts(ctx context.Context, items []*postItem) error {
+	var ids []int64
+	for _, it := range items {
+		if it.facts == nil {
+			ids = append(ids, it.post.TopicID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	data, err := in.opts.Store.GetTopicDataMany(ctx, ids)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("intake: %w", err)
+		return err
 	}
-	if ev.ID == 0 {
-		return Outcome{Status: Duplicate}, nil
+	for _, it := range items {
+		if it.facts != nil {
+			continue
+		}
+		it.facts = &TopicFacts{ID: it.post.TopicID}
+		if raw, ok := data[it.post.TopicID]; ok {
+			var f TopicFacts
+			if json.Unmarshal([]byte(raw), &f) == nil {
+				it.facts = &f
+			}
+		}
 	}
-	in.opts.Engine.Published(ds...)
-	return Outcome{Status: Accepted, EventID: ev.ID, Deliveries: len(ds)}, nil
+	return nil
+}
+
+// deliveriesFor decides an item's deliveries: the matching channels for a
+// new post, the channels that got the post for an edit or deletion.
+func (in *Intake) deliveriesFor(ctx context.Context, q *store.Queries, it *postItem) ([]*store.Delivery, error) {
+	p := it.post
+	topicID, postID := p.TopicID, p.ID
+	var ds []*store.Delivery
+	if it.event == EventPostCreated {
+		matches, channels, err := in.match(ctx, q, MatchEvent(p, it.facts, it.site))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range matches {
+			r := m.Rule
+			ruleID := r.ID
+			ds = append(ds, &store.Delivery{ChannelID: r.ChannelID, RuleID: &ruleID,
+				Provider: channels[r.ChannelID], Action: store.ActionSend, Filter: string(r.Filter),
+				TopicID: &topicID, PostID: &postID})
+		}
+		return ds, nil
+	}
+	action := store.ActionEdit
+	if it.event == EventPostDestroyed {
+		action = store.ActionDelete
+	}
+	sends, err := q.SendDeliveriesForPost(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	for _, s := range sends {
+		if seen[s.ChannelID] || !in.canEdit(s.Provider) || s.Status == store.StatusFailed || s.Status == store.StatusCancelled {
+			continue
+		}
+		seen[s.ChannelID] = true
+		ds = append(ds, &store.Delivery{ChannelID: s.ChannelID, RuleID: s.RuleID,
+			Provider: s.Provider, Action: action, Filter: s.Filter, TopicID: &topicID, PostID: &postID})
+	}
+	return ds, nil
 }
 
 func (in *Intake) canEdit(provider string) bool {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
@@ -377,4 +378,66 @@ func (q *Queries) EarlierPending(ctx context.Context, channelID, topicID, before
 			[]string{StatusQueued, StatusSending, StatusRetrying}).
 		Limit(1).Pluck("id", &ids).Error
 	return len(ids) > 0, err
+}
+
+// InsertEvents stores many events in one statement, skipping those whose
+// DedupeKey exists (or repeats within evs). It sets ID on the events it
+// stored and leaves it 0 on the duplicates.
+func (q *Queries) InsertEvents(ctx context.Context, evs []*ForumEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	now := q.db.NowFunc()
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO forum_events (kind, dedupe_key, source, topic_id, post_id, payload, deliveries, created_at) VALUES `)
+	args := make([]any, 0, len(evs)*8)
+	for i, e := range evs {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		if e.CreatedAt.IsZero() {
+			e.CreatedAt = now
+		}
+		e.ID = 0
+		args = append(args, e.Kind, e.DedupeKey, e.Source, e.TopicID, e.PostID, e.Payload, e.Deliveries, e.CreatedAt)
+	}
+	sb.WriteString(` ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key`)
+	var rows []struct {
+		ID        int64
+		DedupeKey string
+	}
+	if err := q.conn(ctx).Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+		return err
+	}
+	byKey := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		byKey[r.DedupeKey] = r.ID
+	}
+	for _, e := range evs {
+		if id, ok := byKey[e.DedupeKey]; ok {
+			e.ID = id
+			delete(byKey, e.DedupeKey) // a key repeated within evs is stored once
+		}
+	}
+	return nil
+}
+
+// GetTopicDataMany returns the stored facts of several topics.
+func (q *Queries) GetTopicDataMany(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID   int64
+		Data string
+	}
+	if err := q.conn(ctx).Raw(`SELECT id, data FROM topics WHERE id IN ?`, ids).Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Data
+	}
+	return out, nil
 }

@@ -131,6 +131,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	}
 	cancelCatchUp()
 	wg.Wait()
+	a.intake.Close()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
 	defer cancel()
 	if serr := a.engine.Stop(sctx); serr != nil && !errors.Is(serr, context.DeadlineExceeded) {
