@@ -319,8 +319,12 @@ func (in *Intake) persist(ctx context.Context, items []*postItem) error {
 		evs[i] = it.ev
 	}
 	return in.opts.Store.InTx(ctx, func(q *store.Queries) error {
+		idx, channels, err := in.currentIndex(ctx, q)
+		if err != nil {
+			return err
+		}
 		for _, it := range items {
-			ds, err := in.deliveriesFor(ctx, q, it)
+			ds, err := in.deliveriesFor(ctx, q, idx, channels, it)
 			if err != nil {
 				return err
 			}
@@ -378,16 +382,12 @@ func (in *Intake) loadFacts(ctx context.Context, items []*postItem) error {
 
 // deliveriesFor decides an item's deliveries: the matching channels for a
 // new post, the channels that got the post for an edit or deletion.
-func (in *Intake) deliveriesFor(ctx context.Context, q *store.Queries, it *postItem) ([]*store.Delivery, error) {
+func (in *Intake) deliveriesFor(ctx context.Context, q *store.Queries, idx *rules.Index, channels map[int64]string, it *postItem) ([]*store.Delivery, error) {
 	p := it.post
 	topicID, postID := p.TopicID, p.ID
 	var ds []*store.Delivery
 	if it.event == EventPostCreated {
-		matches, channels, err := in.match(ctx, q, MatchEvent(p, it.facts, it.site))
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range matches {
+		for _, m := range in.match(idx, channels, MatchEvent(p, it.facts, it.site)) {
 			r := m.Rule
 			ruleID := r.ID
 			ds = append(ds, &store.Delivery{ChannelID: r.ChannelID, RuleID: &ruleID,
@@ -485,9 +485,10 @@ func (in *Intake) topicFacts(ctx context.Context, topicID int64) (*TopicFacts, *
 	return &TopicFacts{ID: topicID}, site
 }
 
-// match runs the matcher, rebuilding the index first when rules changed
-// on any replica since it was built.
-func (in *Intake) match(ctx context.Context, q *store.Queries, ev rules.Event) ([]rules.Match, map[int64]string, error) {
+// currentIndex returns the match index, rebuilding it first when rules
+// changed on any replica since it was built. Callers check once per
+// transaction.
+func (in *Intake) currentIndex(ctx context.Context, q *store.Queries) (*rules.Index, map[int64]string, error) {
 	gen, err := q.Counter(ctx, store.CounterRules)
 	if err != nil {
 		return nil, nil, err
@@ -500,13 +501,18 @@ func (in *Intake) match(ctx context.Context, q *store.Queries, ev rules.Event) (
 		}
 		in.gen, in.built = gen, true
 	}
+	return in.index, in.channels, nil
+}
+
+// match returns the winning rule per channel, for enabled providers only.
+func (in *Intake) match(idx *rules.Index, channels map[int64]string, ev rules.Event) []rules.Match {
 	var out []rules.Match
-	for _, m := range in.index.Match(&ev, in.opts.Match) {
-		if _, ok := in.channels[m.Rule.ChannelID]; ok {
+	for _, m := range idx.Match(&ev, in.opts.Match) {
+		if _, ok := channels[m.Rule.ChannelID]; ok {
 			out = append(out, m)
 		}
 	}
-	return out, in.channels, nil
+	return out
 }
 
 func (in *Intake) rebuild(ctx context.Context, q *store.Queries) error {
