@@ -133,6 +133,7 @@ type Engine struct {
 	log      *slog.Logger
 	broker   *Broker
 	limiter  *channelLimiter
+	targets  *targetCache
 	inserter *river.Client[*sql.Tx]
 	runner   runner
 	pool     *pgxpool.Pool
@@ -166,6 +167,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		store:   opts.Store,
 		log:     opts.Logger,
 		limiter: newChannelLimiter(),
+		targets: newTargetCache(opts.Store, time.Now),
 		now:     time.Now,
 	}
 	e.broker = NewBroker(opts.Store, opts.DatabaseURL, opts.Logger, opts.Metrics)

@@ -52,7 +52,7 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		// completed: the message went out, do not send it twice.
 		return nil
 	}
-	ch, err := e.store.GetChannel(ctx, d.ChannelID)
+	ch, err := e.targets.channel(ctx, d.ChannelID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -63,8 +63,8 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	if !ok {
 		return e.finish(ctx, d, ch, store.StatusCancelled, fmt.Errorf("provider %q is not built into this server", d.Provider))
 	}
-	pc, err := e.store.GetProviderConfig(ctx, d.Provider)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	pc, err := e.targets.provider(ctx, d.Provider)
+	if err != nil {
 		return err
 	}
 	target := &providers.Target{ChannelID: ch.ID, ChannelName: ch.Name, Data: ch.Data, Settings: settingsOf(p, pc)}
@@ -235,6 +235,9 @@ func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Chann
 		}
 		return nil
 	})
+	if ch.LastError != nil {
+		e.targets.forget(ch.ID)
+	}
 	if err != nil {
 		return err
 	}
@@ -259,6 +262,7 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, ch *store.Channe
 		}
 		return nil
 	})
+	e.targets.forget(ch.ID)
 	if err != nil {
 		return err
 	}

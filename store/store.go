@@ -113,8 +113,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// the pool instead of failing them with SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxOpenConns(48)
+		sqlDB.SetMaxIdleConns(48)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
