@@ -92,7 +92,7 @@ func (a *Admin) TestChannel(ctx context.Context, channelID, topicID int64) (*sto
 	if err != nil {
 		return nil, err
 	}
-	a.Engine.Published(d)
+	a.Engine.Queued(d)
 	return d, nil
 }
 

@@ -188,9 +188,7 @@ func (b *Broker) flush(ctx context.Context, batch []string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := b.st.DB().ExecContext(ctx,
-		`SELECT pg_notify('`+notifyChannel+`', p) FROM unnest($1::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n`, batch)
-	if err != nil {
+	if err := b.st.NotifyNow(ctx, notifyChannel, batch); err != nil {
 		b.log.WarnContext(ctx, "could not publish delivery updates", "count", len(batch), "error", err)
 	}
 }

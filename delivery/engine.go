@@ -280,7 +280,39 @@ func (e *Engine) Enqueue(ctx context.Context, q *store.Queries, ds []*store.Deli
 	if err := q.InsertDeliveries(ctx, ds); err != nil {
 		return err
 	}
+	if err := e.notifyQueued(ctx, q, ds); err != nil {
+		return err
+	}
 	return e.insertJobs(ctx, q, ds, 0)
+}
+
+// notifyQueued announces new or re-queued deliveries on PostgreSQL inside
+// the transaction that queues them: NOTIFY is delivered at commit, and
+// notifications of different transactions arrive in commit order, so every
+// subscriber sees QUEUED before any worker's SENDING. Without PostgreSQL,
+// Queued publishes after the commit instead.
+func (e *Engine) notifyQueued(ctx context.Context, q *store.Queries, ds []*store.Delivery) error {
+	if !e.broker.distributed() {
+		return nil
+	}
+	payloads := make([]string, len(ds))
+	for i, d := range ds {
+		b, err := snapshot(d)
+		if err != nil {
+			return err
+		}
+		payloads[i] = string(b)
+	}
+	return q.Notify(ctx, notifyChannel, payloads)
+}
+
+// Queued publishes deliveries a committed transaction queued through
+// Enqueue (on PostgreSQL that transaction announced them already).
+func (e *Engine) Queued(ds ...*store.Delivery) {
+	if e.broker.distributed() {
+		return
+	}
+	e.Published(ds...)
 }
 
 func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.Delivery, delay time.Duration) error {
@@ -330,12 +362,15 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
 		if err := q.SaveDelivery(ctx, d); err != nil {
 			return err
 		}
+		if err := e.notifyQueued(ctx, q, []*store.Delivery{d}); err != nil {
+			return err
+		}
 		return e.insertJobs(ctx, q, []*store.Delivery{d}, 0)
 	})
 	if err != nil {
 		return nil, err
 	}
-	e.Published(d)
+	e.Queued(d)
 	return d, nil
 }
 

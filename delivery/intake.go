@@ -288,7 +288,7 @@ func (in *Intake) finish(it *postItem, err error) {
 	case it.ev.ID == 0:
 		it.done <- itemResult{out: Outcome{Status: Duplicate}}
 	default:
-		in.opts.Engine.Published(it.ds...)
+		in.opts.Engine.Queued(it.ds...)
 		it.done <- itemResult{out: Outcome{Status: Accepted, EventID: it.ev.ID, Deliveries: len(it.ds)}}
 	}
 }

@@ -441,3 +441,30 @@ func (q *Queries) GetTopicDataMany(ctx context.Context, ids []int64) (map[int64]
 	}
 	return out, nil
 }
+
+// Notify sends PostgreSQL notifications on channel, one per payload, in
+// order, when the transaction commits. It is a no-op on SQLite.
+func (q *Queries) Notify(ctx context.Context, channel string, payloads []string) error {
+	if q.db.Dialector.Name() != "postgres" || len(payloads) == 0 {
+		return nil
+	}
+	tx, err := q.SQLTx()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, notifySQL, channel, payloads)
+	return err
+}
+
+// notifySQL sends one notification per array element, in array order.
+const notifySQL = `SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n`
+
+// NotifyNow sends PostgreSQL notifications at once, outside any
+// transaction. It is a no-op on SQLite.
+func (s *Store) NotifyNow(ctx context.Context, channel string, payloads []string) error {
+	if s.dialect != Postgres || len(payloads) == 0 {
+		return nil
+	}
+	_, err := s.sqlDB.ExecContext(ctx, notifySQL, channel, payloads)
+	return err
+}
