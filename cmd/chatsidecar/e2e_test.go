@@ -597,3 +597,48 @@ func TestE2E_CatchUpDeliversPostsMissedWhileDown(t *testing.T) {
 		require.Contains(t, body, `"duplicate"`)
 	})
 }
+
+func TestE2E_DeliveriesPagingAndBadInput(t *testing.T) {
+	s := newStack(t, storetest.SQLite(t), stackOptions{})
+	ch := s.slackChannel("paged", "WATCH", 13)
+	for i := range 3 {
+		code, _ := s.webhook("post_created", discoursetest.PostPayload(post(int64(800+i), int64(300+i), 1, 13, "page")), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+	}
+	all := s.waitDeliveries(ch, 3)
+	var page struct {
+		Deliveries struct {
+			Edges    []struct{ Node struct{ ID string } }
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+		}
+	}
+	s.gql(`query($c: ID) { deliveries(filter: {channelId: $c, status: DELIVERED}, first: 2) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+		map[string]any{"c": ch}, &page)
+	require.Len(t, page.Deliveries.Edges, 2)
+	require.True(t, page.Deliveries.PageInfo.HasNextPage)
+	require.Equal(t, all[0].ID, page.Deliveries.Edges[0].Node.ID, "newest first")
+	s.gql(`query($c: ID, $a: String) { deliveries(filter: {channelId: $c}, first: 2, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`,
+		map[string]any{"c": ch, "a": page.Deliveries.PageInfo.EndCursor}, &page)
+	require.Len(t, page.Deliveries.Edges, 1)
+	require.Equal(t, all[2].ID, page.Deliveries.Edges[0].Node.ID)
+	require.False(t, page.Deliveries.PageInfo.HasNextPage)
+
+	for _, c := range []struct{ query, field string }{
+		{`{ deliveries(filter: {channelId: "x"}) { edges { cursor } } }`, "filter.channelId"},
+		{`{ deliveries(first: 500) { edges { cursor } } }`, "first"},
+		{`{ deliveries(after: "bogus") { edges { cursor } } }`, "after"},
+		{`mutation { retryDelivery(id: "0") { id } }`, "id"},
+		{`mutation { testChannel(id: "nope") { id } }`, "id"},
+	} {
+		errs := s.gqlErrors(c.query, nil, nil)
+		require.Len(t, errs, 1, c.query)
+		ext := errs[0]["extensions"].(map[string]any)
+		require.Equal(t, "BAD_USER_INPUT", ext["code"], c.query)
+		require.Equal(t, c.field, ext["field"], c.query)
+	}
+	errs := s.gqlErrors(`{ delivery(id: "999999") { id } }`, nil, nil)
+	require.Equal(t, "NOT_FOUND", errs[0]["extensions"].(map[string]any)["code"])
+}
