@@ -40,13 +40,14 @@ const maxRateWait = 2 * time.Second
 // try later without spending an attempt, or an error to retry with
 // backoff.
 func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
-	d, err := e.store.GetDelivery(ctx, id)
+	w, err := e.store.LoadWork(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // its channel was deleted
 	}
 	if err != nil {
 		return err
 	}
+	d := &w.Delivery
 	if d.Terminal() {
 		// A crash after the outcome was saved and before the job was
 		// completed: the message went out, do not send it twice.
@@ -69,7 +70,7 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	}
 	target := &providers.Target{ChannelID: ch.ID, ChannelName: ch.Name, Data: ch.Data, Settings: settingsOf(p, pc)}
 
-	if d.TopicID != nil {
+	if d.TopicID != nil && w.EarlierPending {
 		if wait, err := e.waitTurn(ctx, d); err != nil || wait {
 			return err
 		}
@@ -88,13 +89,9 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		}
 	}
 
-	ev, err := e.store.GetEvent(ctx, d.EventID)
-	if err != nil {
-		return err
-	}
 	var n providers.Notification
-	if err := json.Unmarshal([]byte(ev.Payload), &n); err != nil {
-		return e.finish(ctx, d, ch, store.StatusFailed, fmt.Errorf("stored event %d is unreadable: %w", ev.ID, err))
+	if err := json.Unmarshal([]byte(w.Payload), &n); err != nil {
+		return e.finish(ctx, d, ch, store.StatusFailed, fmt.Errorf("stored event %d is unreadable: %w", d.EventID, err))
 	}
 	n.Filter = d.Filter
 
@@ -118,16 +115,22 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 			return err
 		}
 	} else if n.Topic.ID != 0 {
-		if n.ThreadID, err = e.store.TopicThread(ctx, ch.ID, n.Topic.ID); err != nil {
-			return err
+		n.ThreadID = w.TopicThread
+		if w.EarlierPending {
+			// It waited for an earlier delivery, which may have
+			// started the thread since.
+			if n.ThreadID, err = e.store.TopicThread(ctx, ch.ID, n.Topic.ID); err != nil {
+				return err
+			}
 		}
 	}
 
-	d.Status = store.StatusSending
-	if err := e.store.SaveDelivery(ctx, d); err != nil {
-		return err
-	}
-	e.Published(d)
+	// SENDING is announced, not stored: it lasts as long as one platform
+	// call, and after a crash the stored QUEUED or RETRYING says truly
+	// that the delivery will be tried again.
+	sending := *d
+	sending.Status, sending.UpdatedAt = store.StatusSending, e.now().UTC()
+	e.Published(&sending)
 
 	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
 	start := e.now()

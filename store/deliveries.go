@@ -468,3 +468,43 @@ func (s *Store) NotifyNow(ctx context.Context, channel string, payloads []string
 	_, err := s.sqlDB.ExecContext(ctx, notifySQL, channel, payloads)
 	return err
 }
+
+// Work is what a worker needs to attempt a delivery, read in one query.
+type Work struct {
+	Delivery
+	// Payload is the event's notification JSON.
+	Payload string
+	// EarlierPending: an earlier delivery of the same topic to the same
+	// channel is unfinished (see EarlierPending).
+	EarlierPending bool
+	// TopicThread is the topic's chat thread in the channel, or "".
+	TopicThread string
+}
+
+// LoadWork reads a delivery with its event's payload, whether it must wait
+// for an earlier one, and its topic's thread.
+func (q *Queries) LoadWork(ctx context.Context, id int64) (*Work, error) {
+	var rows []struct {
+		Delivery
+		Payload        string
+		EarlierPending bool
+		TopicThread    *string
+	}
+	err := q.conn(ctx).Raw(`SELECT d.*, e.payload AS payload,
+		EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = d.channel_id AND p.topic_id = d.topic_id
+			AND p.id < d.id AND p.status IN (?, ?, ?)) AS earlier_pending,
+		(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = d.channel_id AND t.topic_id = d.topic_id) AS topic_thread
+		FROM deliveries d JOIN forum_events e ON e.id = d.event_id WHERE d.id = ?`,
+		StatusQueued, StatusSending, StatusRetrying, id).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+	}
+	w := &Work{Delivery: rows[0].Delivery, Payload: rows[0].Payload, EarlierPending: rows[0].EarlierPending}
+	if rows[0].TopicThread != nil {
+		w.TopicThread = *rows[0].TopicThread
+	}
+	return w, nil
+}
