@@ -128,16 +128,17 @@ func DefaultChannelInterval(provider string) time.Duration {
 
 // Engine owns the job queue and the workers.
 type Engine struct {
-	opts     Options
-	store    *store.Store
-	log      *slog.Logger
-	broker   *Broker
-	limiter  *channelLimiter
-	targets  *targetCache
-	inserter *river.Client[*sql.Tx]
-	runner   runner
-	pool     *pgxpool.Pool
-	now      func() time.Time
+	opts      Options
+	store     *store.Store
+	log       *slog.Logger
+	broker    *Broker
+	limiter   *channelLimiter
+	targets   *targetCache
+	completer *completer
+	inserter  *river.Client[*sql.Tx]
+	runner    runner
+	pool      *pgxpool.Pool
+	now       func() time.Time
 }
 
 // runner is the part of a River client the engine starts and stops; the
@@ -170,6 +171,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		targets: newTargetCache(opts.Store, time.Now),
 		now:     time.Now,
 	}
+	e.completer = newCompleter(opts.Store, e.now)
 	e.broker = NewBroker(opts.Store, opts.DatabaseURL, opts.Logger, opts.Metrics)
 
 	workers := river.NewWorkers()
@@ -244,6 +246,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if e.runner == nil {
 		return nil
 	}
+	e.completer.start(2)
 	return e.runner.Start(ctx)
 }
 
@@ -258,6 +261,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 			err = errors.Join(err, e.runner.StopAndCancel(cctx))
 			cancel()
 		}
+		e.completer.close()
 	}
 	e.broker.Stop()
 	if e.pool != nil {

@@ -210,34 +210,7 @@ func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Chann
 	if r != nil && r.ThreadID != "" {
 		d.ThreadID = &r.ThreadID
 	}
-	err := e.store.InTx(ctx, func(q *store.Queries) error {
-		if err := q.SaveDelivery(ctx, d); err != nil {
-			return err
-		}
-		switch d.Action {
-		case store.ActionSend:
-			if r != nil && r.MessageID != "" && n.Post.ID != 0 {
-				extra, _ := json.Marshal(r.Extra)
-				if err := q.PutPostMessage(ctx, &store.PostMessage{ChannelID: ch.ID, PostID: n.Post.ID,
-					MessageID: r.MessageID, ThreadID: r.ThreadID, Extra: string(extra)}); err != nil {
-					return err
-				}
-			}
-			if r != nil && r.ThreadID != "" && n.Topic.ID != 0 {
-				if err := q.SetTopicThread(ctx, ch.ID, n.Topic.ID, r.ThreadID); err != nil {
-					return err
-				}
-			}
-		case store.ActionDelete:
-			if err := q.DeletePostMessage(ctx, ch.ID, n.Post.ID); err != nil {
-				return err
-			}
-		}
-		if ch.LastError != nil {
-			return q.SetChannelError(ctx, ch.ID, nil)
-		}
-		return nil
-	})
+	err := e.completer.complete(ctx, completionOf(d, ch, n, r))
 	if ch.LastError != nil {
 		e.targets.forget(ch.ID)
 	}

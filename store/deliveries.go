@@ -508,3 +508,131 @@ func (q *Queries) LoadWork(ctx context.Context, id int64) (*Work, error) {
 	}
 	return w, nil
 }
+
+// Completion is one delivery the platform confirmed.
+type Completion struct {
+	DeliveryID int64
+	ChannelID  int64
+	Action     string
+	PostID     int64  // 0 for a test message
+	TopicID    int64  // 0 for a test message
+	MessageID  string // the platform's message id, "" when it gave none
+	ThreadID   string
+	Extra      string // provider-specific JSON for later edits
+	// ClearChannelError clears the channel's last error: the channel works.
+	ClearChannelError bool
+}
+
+// CompleteDeliveries records confirmed deliveries with a few multi-row
+// statements: the deliveries become DELIVERED (one more attempt), sent
+// messages are remembered for edits, new topic threads are recorded,
+// deleted messages are forgotten and channels that work again lose their
+// error. Call it inside InTx.
+func (q *Queries) CompleteDeliveries(ctx context.Context, cs []Completion, at time.Time) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	db := q.conn(ctx)
+	ids := make([]int64, len(cs))
+	var remote, thread strings.Builder
+	var remoteArgs, threadArgs []any
+	remote.WriteString("CASE id")
+	thread.WriteString("CASE id")
+	for i, c := range cs {
+		ids[i] = c.DeliveryID
+		if c.MessageID != "" {
+			remote.WriteString(" WHEN ? THEN ?")
+			remoteArgs = append(remoteArgs, c.DeliveryID, c.MessageID)
+		}
+		if c.ThreadID != "" {
+			thread.WriteString(" WHEN ? THEN ?")
+			threadArgs = append(threadArgs, c.DeliveryID, c.ThreadID)
+		}
+	}
+	sets := ""
+	args := []any{StatusDelivered, at, at}
+	// A CASE needs at least one WHEN; edits and deletions carry no ids.
+	if len(remoteArgs) > 0 {
+		remote.WriteString(" ELSE remote_id END")
+		sets += ", remote_id = " + remote.String()
+		args = append(args, remoteArgs...)
+	}
+	if len(threadArgs) > 0 {
+		thread.WriteString(" ELSE thread_id END")
+		sets += ", thread_id = " + thread.String()
+		args = append(args, threadArgs...)
+	}
+	args = append(args, ids)
+	if err := db.Exec(`UPDATE deliveries SET status = ?, attempts = attempts + 1, last_error_key = NULL,
+		last_error_message = NULL, next_attempt_at = NULL, delivered_at = ?, updated_at = ?`+sets+`
+		WHERE id IN ?`, args...).Error; err != nil {
+		return err
+	}
+
+	type key struct{ ch, id int64 }
+	messages := map[key]Completion{}
+	threads := map[key]string{}
+	var clear []int64
+	for _, c := range cs {
+		switch {
+		case c.Action == ActionSend && c.MessageID != "" && c.PostID != 0:
+			messages[key{c.ChannelID, c.PostID}] = c
+		case c.Action == ActionDelete:
+			if err := q.DeletePostMessage(ctx, c.ChannelID, c.PostID); err != nil {
+				return err
+			}
+		}
+		if c.Action == ActionSend && c.ThreadID != "" && c.TopicID != 0 {
+			if _, ok := threads[key{c.ChannelID, c.TopicID}]; !ok {
+				threads[key{c.ChannelID, c.TopicID}] = c.ThreadID
+			}
+		}
+		if c.ClearChannelError {
+			clear = append(clear, c.ChannelID)
+		}
+	}
+	if len(messages) > 0 {
+		var sb strings.Builder
+		var margs []any
+		sb.WriteString(`INSERT INTO post_messages (channel_id, post_id, message_id, thread_id, extra, created_at) VALUES `)
+		first := true
+		for k, c := range messages {
+			if !first {
+				sb.WriteString(", ")
+			}
+			first = false
+			sb.WriteString("(?, ?, ?, ?, ?, ?)")
+			margs = append(margs, k.ch, k.id, c.MessageID, c.ThreadID, c.Extra, at)
+		}
+		sb.WriteString(` ON CONFLICT (channel_id, post_id) DO UPDATE SET message_id = excluded.message_id,
+			thread_id = excluded.thread_id, extra = excluded.extra`)
+		if err := db.Exec(sb.String(), margs...).Error; err != nil {
+			return err
+		}
+	}
+	if len(threads) > 0 {
+		var sb strings.Builder
+		var targs []any
+		sb.WriteString(`INSERT INTO topic_threads (channel_id, topic_id, thread_id, created_at) VALUES `)
+		first := true
+		for k, th := range threads {
+			if !first {
+				sb.WriteString(", ")
+			}
+			first = false
+			sb.WriteString("(?, ?, ?, ?)")
+			targs = append(targs, k.ch, k.id, th, at)
+		}
+		sb.WriteString(` ON CONFLICT (channel_id, topic_id) DO NOTHING`)
+		if err := db.Exec(sb.String(), targs...).Error; err != nil {
+			return err
+		}
+	}
+	if len(clear) > 0 {
+		if err := db.Exec(`UPDATE channels SET last_error_key = NULL, last_error_message = NULL, last_error_at = NULL
+			WHERE id IN ?`, clear).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
