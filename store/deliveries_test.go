@@ -1,0 +1,106 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatsidecar/chatsidecar/store"
+	"github.com/chatsidecar/chatsidecar/store/storetest"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// TestDeliveries is the delivery tables' conformance test on both
+// databases: deduplicating event inserts, grouped completion, the
+// ordering check and the combined work read.
+func TestDeliveries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		s := storetest.Open(t, db, registry(t))
+		ch := &store.Channel{Provider: "hook", Name: "room", Data: map[string]string{"room": "r1", "url": secretURL}}
+		require.NoError(t, s.CreateChannel(ctx, ch))
+		require.NoError(t, s.SetChannelError(ctx, ch.ID, &store.ChannelError{Key: "k", Message: "m", At: time.Now()}))
+
+		// Events: a key repeated within one insert and one already stored
+		// are skipped.
+		evs := []*store.ForumEvent{
+			{Kind: "post_created", DedupeKey: "post_created:1", Source: "webhook", TopicID: ptr(int64(10)), PostID: ptr(int64(1)), Payload: `{"a":1}`},
+			{Kind: "post_created", DedupeKey: "post_created:2", Source: "webhook", TopicID: ptr(int64(10)), PostID: ptr(int64(2)), Payload: `{"a":2}`},
+			{Kind: "post_created", DedupeKey: "post_created:2", Source: "webhook", Payload: `{}`},
+		}
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error { return q.InsertEvents(ctx, evs) }))
+		require.NotZero(t, evs[0].ID)
+		require.NotZero(t, evs[1].ID)
+		require.Zero(t, evs[2].ID, "repeated within the insert")
+		again := []*store.ForumEvent{{Kind: "post_created", DedupeKey: "post_created:1", Source: "catchup", Payload: `{}`}}
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error { return q.InsertEvents(ctx, again) }))
+		require.Zero(t, again[0].ID, "already stored")
+
+		ds := []*store.Delivery{
+			{EventID: evs[0].ID, ChannelID: ch.ID, Provider: "hook", Action: store.ActionSend, Filter: "thread", Status: store.StatusQueued, TopicID: ptr(int64(10)), PostID: ptr(int64(1))},
+			{EventID: evs[1].ID, ChannelID: ch.ID, Provider: "hook", Action: store.ActionSend, Filter: "thread", Status: store.StatusQueued, TopicID: ptr(int64(10)), PostID: ptr(int64(2))},
+		}
+		require.NoError(t, s.InsertDeliveries(ctx, ds))
+
+		w, err := s.LoadWork(ctx, ds[1].ID)
+		require.NoError(t, err)
+		require.Equal(t, `{"a":2}`, w.Payload)
+		require.True(t, w.EarlierPending, "the topic's first delivery is unfinished")
+		require.Empty(t, w.TopicThread)
+		w, err = s.LoadWork(ctx, ds[0].ID)
+		require.NoError(t, err)
+		require.False(t, w.EarlierPending)
+
+		at := time.Now().UTC().Truncate(time.Millisecond)
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+			return q.CompleteDeliveries(ctx, []store.Completion{
+				{DeliveryID: ds[0].ID, ChannelID: ch.ID, Action: store.ActionSend, PostID: 1, TopicID: 10,
+					MessageID: "m1", ThreadID: "m1", Extra: `{"c":"C1"}`, ClearChannelError: true},
+			}, at)
+		}))
+		got, err := s.GetDelivery(ctx, ds[0].ID)
+		require.NoError(t, err)
+		require.Equal(t, store.StatusDelivered, got.Status)
+		require.Equal(t, 1, got.Attempts)
+		require.Equal(t, "m1", *got.RemoteID)
+		require.WithinDuration(t, at, *got.DeliveredAt, time.Millisecond)
+		c, err := s.GetChannel(ctx, ch.ID)
+		require.NoError(t, err)
+		require.Nil(t, c.LastError, "a success clears the channel's error")
+		pm, err := s.GetPostMessage(ctx, ch.ID, 1)
+		require.NoError(t, err)
+		require.Equal(t, &store.PostMessage{ChannelID: ch.ID, PostID: 1, MessageID: "m1", ThreadID: "m1", Extra: `{"c":"C1"}`}, pm)
+
+		w, err = s.LoadWork(ctx, ds[1].ID)
+		require.NoError(t, err)
+		require.False(t, w.EarlierPending)
+		require.Equal(t, "m1", w.TopicThread, "the topic's first message is its thread")
+
+		// A second group: a reply without ids and a deletion, no CASE arms.
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+			return q.CompleteDeliveries(ctx, []store.Completion{
+				{DeliveryID: ds[1].ID, ChannelID: ch.ID, Action: store.ActionSend, PostID: 2, TopicID: 10},
+			}, at)
+		}))
+		got, err = s.GetDelivery(ctx, ds[1].ID)
+		require.NoError(t, err)
+		require.Equal(t, store.StatusDelivered, got.Status)
+		require.Nil(t, got.RemoteID)
+		thread, err := s.TopicThread(ctx, ch.ID, 10)
+		require.NoError(t, err)
+		require.Equal(t, "m1", thread)
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+			return q.CompleteDeliveries(ctx, []store.Completion{{DeliveryID: ds[0].ID, ChannelID: ch.ID, Action: store.ActionDelete, PostID: 1}}, at)
+		}))
+		_, err = s.GetPostMessage(ctx, ch.ID, 1)
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		counts, err := s.CountDeliveries(ctx)
+		require.NoError(t, err)
+		require.Zero(t, counts[store.StatusQueued])
+	})
+}
