@@ -10,12 +10,30 @@ import (
 // platform's 429 still snoozes the job, so the limit is a courtesy that
 // avoids most 429s rather than a guarantee.
 type channelLimiter struct {
-	mu   sync.Mutex
-	next map[int64]time.Time // earliest time the next message may go
+	mu     sync.Mutex
+	next   map[int64]time.Time // earliest time the next message may go
+	paused map[int64]time.Time // until when a platform's 429 holds the channel
 }
 
 func newChannelLimiter() *channelLimiter {
-	return &channelLimiter{next: make(map[int64]time.Time)}
+	return &channelLimiter{next: make(map[int64]time.Time), paused: make(map[int64]time.Time)}
+}
+
+// pausedFor reports how long a platform's 429 still holds the channel. A
+// worker does not wait that out in place: it snoozes the job, so a
+// paused channel cannot tie up the workers other channels need.
+func (l *channelLimiter) pausedFor(channelID int64, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.paused[channelID]
+	if !ok {
+		return 0
+	}
+	if !t.After(now) {
+		delete(l.paused, channelID)
+		return 0
+	}
+	return t.Sub(now)
 }
 
 // reserve claims the channel's next slot and returns how long to wait for
@@ -52,6 +70,9 @@ func (l *channelLimiter) pause(channelID int64, t time.Time) {
 	if t.After(l.next[channelID]) {
 		l.next[channelID] = t
 	}
+	if t.After(l.paused[channelID]) {
+		l.paused[channelID] = t
+	}
 }
 
 // gc drops past slots so the map stays as small as the set of busy
@@ -63,6 +84,11 @@ func (l *channelLimiter) gc(now time.Time) {
 	for id, t := range l.next {
 		if !t.After(now) {
 			delete(l.next, id)
+		}
+	}
+	for id, t := range l.paused {
+		if !t.After(now) {
+			delete(l.paused, id)
 		}
 	}
 }

@@ -18,7 +18,10 @@ func TestChannelLimiter(t *testing.T) {
 	require.Zero(t, l.reserve(2, time.Second, t0), "channels are independent")
 	require.Zero(t, l.reserve(1, time.Second, t0.Add(3*time.Second)), "free again after the interval")
 
+	require.Zero(t, l.pausedFor(3, t0))
 	l.pause(3, t0.Add(10*time.Second))
+	require.Equal(t, 10*time.Second, l.pausedFor(3, t0), "a 429 pauses the channel")
+	require.Zero(t, l.pausedFor(3, t0.Add(10*time.Second)))
 	require.Equal(t, 10*time.Second, l.reserve(3, 0, t0), "a pause holds even an unlimited channel")
 	require.Zero(t, l.reserve(3, 0, t0.Add(10*time.Second)))
 }

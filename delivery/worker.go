@@ -76,6 +76,9 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		}
 	}
 
+	if wait := e.limiter.pausedFor(ch.ID, e.now()); wait > 0 {
+		return river.JobSnooze(wait)
+	}
 	if wait := e.limiter.reserve(ch.ID, e.opts.Limits(d.Provider), e.now()); wait > 0 {
 		if wait > maxRateWait {
 			return river.JobSnooze(wait)
