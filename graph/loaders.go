@@ -111,3 +111,16 @@ func (r *Resolver) ruleModelsFor(ctx context.Context, channelID int64) ([]*model
 	}
 	return out, nil
 }
+
+// channelModelFor resolves an object's channelId to the API's Channel.
+func (r *Resolver) channelModelFor(ctx context.Context, channelID string) (*model.Channel, error) {
+	cid, err := parseID("channelId", channelID)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := r.channelFor(ctx, cid)
+	if err != nil {
+		return nil, err
+	}
+	return r.channelModel(ch), nil
+}

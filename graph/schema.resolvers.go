@@ -27,15 +27,7 @@ func (r *channelResolver) Rules(ctx context.Context, obj *model.Channel) ([]*mod
 
 // Channel is the resolver for the channel field.
 func (r *deliveryResolver) Channel(ctx context.Context, obj *model.Delivery) (*model.Channel, error) {
-	cid, err := parseID("channelId", obj.ChannelID)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := r.channelFor(ctx, cid)
-	if err != nil {
-		return nil, err
-	}
-	return r.channelModel(ch), nil
+	return r.channelModelFor(ctx, obj.ChannelID)
 }
 
 // Rule is the resolver for the rule field.
@@ -378,15 +370,7 @@ func (r *queryResolver) Delivery(ctx context.Context, id string) (*model.Deliver
 
 // Channel is the resolver for the channel field.
 func (r *ruleResolver) Channel(ctx context.Context, obj *model.Rule) (*model.Channel, error) {
-	cid, err := parseID("channelId", obj.ChannelID)
-	if err != nil {
-		return nil, err
-	}
-	ch, err := r.channelFor(ctx, cid)
-	if err != nil {
-		return nil, err
-	}
-	return r.channelModel(ch), nil
+	return r.channelModelFor(ctx, obj.ChannelID)
 }
 
 // DeliveryUpdated is the resolver for the deliveryUpdated field.
