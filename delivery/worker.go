@@ -27,10 +27,6 @@ func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
 // Timeout leaves the bound to work, which limits the platform call itself.
 func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return -1 }
 
-// editWait is how long an edit or deletion waits for the message it
-// changes to be sent first.
-const editWait = 5 * time.Second
-
 // maxRateWait is the longest a worker waits in place for a channel's rate
 // limit; longer waits snooze the job and free the worker.
 const maxRateWait = 2 * time.Second
@@ -103,15 +99,10 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		if _, ok := p.(providers.Editor); !ok {
 			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot change sent messages"))
 		}
+		// The send came first (waitTurn), so no message now means the
+		// send failed or the platform gave no id to change.
 		pm, err = e.store.GetPostMessage(ctx, ch.ID, n.Post.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			pending, err := e.sendPending(ctx, ch.ID, n.Post.ID)
-			if err != nil {
-				return err
-			}
-			if pending {
-				return river.JobSnooze(editWait)
-			}
 			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the post never reached this channel as a message that can be changed"))
 		}
 		if err != nil {
@@ -250,21 +241,6 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, ch *store.Channe
 	e.log.WarnContext(ctx, "delivery ended without success", "delivery", d.ID, "channel", ch.ID,
 		"provider", d.Provider, "status", status, "key", providers.ErrorKey(cause), "error", cause)
 	return nil
-}
-
-// sendPending reports whether the send of a post to a channel is still on
-// its way, so an edit or deletion should wait for it.
-func (e *Engine) sendPending(ctx context.Context, channelID, postID int64) (bool, error) {
-	ds, err := e.store.SendDeliveriesForPost(ctx, postID)
-	if err != nil {
-		return false, err
-	}
-	for _, s := range ds {
-		if s.ChannelID == channelID && !s.Terminal() {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 func setError(d *store.Delivery, err error) {

@@ -107,11 +107,6 @@ func (q *Queries) InsertEvent(ctx context.Context, e *ForumEvent) (bool, error) 
 	return res.RowsAffected == 1, nil
 }
 
-// SetEventDeliveries records how many deliveries an event caused.
-func (q *Queries) SetEventDeliveries(ctx context.Context, eventID int64, n int) error {
-	return q.conn(ctx).Model(&ForumEvent{}).Where("id = ?", eventID).Update("deliveries", n).Error
-}
-
 // GetEvent returns an event by id.
 func (q *Queries) GetEvent(ctx context.Context, id int64) (*ForumEvent, error) {
 	var e ForumEvent
@@ -119,19 +114,6 @@ func (q *Queries) GetEvent(ctx context.Context, id int64) (*ForumEvent, error) {
 		return nil, notFound(err, fmt.Sprintf("event %d", id))
 	}
 	return &e, nil
-}
-
-// GetEvents returns events by id.
-func (q *Queries) GetEvents(ctx context.Context, ids []int64) (map[int64]*ForumEvent, error) {
-	var rows []*ForumEvent
-	if err := q.conn(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make(map[int64]*ForumEvent, len(rows))
-	for _, e := range rows {
-		out[e.ID] = e
-	}
-	return out, nil
 }
 
 // InsertDeliveries stores new deliveries and sets their ids.
@@ -258,14 +240,6 @@ func (q *Queries) TopicThread(ctx context.Context, channelID, topicID int64) (st
 	return ids[0], nil
 }
 
-// SetTopicThread records a topic's thread in a channel unless one is
-// recorded already: the first notification of a topic stays the root.
-func (q *Queries) SetTopicThread(ctx context.Context, channelID, topicID int64, threadID string) error {
-	return q.conn(ctx).Exec(`INSERT INTO topic_threads (channel_id, topic_id, thread_id, created_at)
-		VALUES (?, ?, ?, ?) ON CONFLICT (channel_id, topic_id) DO NOTHING`,
-		channelID, topicID, threadID, q.db.NowFunc()).Error
-}
-
 // PostMessage is the chat message a post became in a channel.
 type PostMessage struct {
 	ChannelID int64
@@ -298,14 +272,6 @@ func (q *Queries) GetPostMessage(ctx context.Context, channelID, postID int64) (
 		pm.Extra = *rows[0].Extra
 	}
 	return pm, nil
-}
-
-// PutPostMessage records (or replaces) the chat message of a post.
-func (q *Queries) PutPostMessage(ctx context.Context, pm *PostMessage) error {
-	return q.conn(ctx).Exec(`INSERT INTO post_messages (channel_id, post_id, message_id, thread_id, extra, created_at)
-		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (channel_id, post_id) DO UPDATE SET
-		message_id = excluded.message_id, thread_id = excluded.thread_id, extra = excluded.extra`,
-		pm.ChannelID, pm.PostID, pm.MessageID, pm.ThreadID, pm.Extra, q.db.NowFunc()).Error
 }
 
 // DeletePostMessage forgets the chat message of a post.
