@@ -238,7 +238,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 func (e *Engine) Broker() *Broker { return e.broker }
 
 // Start begins working jobs and listening for updates from other
-// replicas. It returns once both are running.
+// replicas. It returns once both are running; cancelling ctx does not
+// stop them (call Stop).
 func (e *Engine) Start(ctx context.Context) error {
 	if err := e.broker.Start(ctx); err != nil {
 		return err
@@ -247,7 +248,10 @@ func (e *Engine) Start(ctx context.Context) error {
 		return nil
 	}
 	e.completer.start(2)
-	return e.runner.Start(ctx)
+	// River derives the jobs' contexts from this one and cancels them
+	// when it ends; shutdown is Stop's job, which lets running
+	// deliveries finish first.
+	return e.runner.Start(context.WithoutCancel(ctx))
 }
 
 // Stop stops fetching jobs and waits for running deliveries to finish

@@ -233,7 +233,12 @@ type fakeSlack struct {
 	calls    []time.Time // every chat.postMessage call, failed or not
 	script   []func(w http.ResponseWriter) bool
 	ts       int
+	// hold, when set, makes chat.postMessage signal arrival and wait for
+	// release before answering.
+	hold *hold
 }
+
+type hold struct{ arrived, release chan struct{} }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	f := &fakeSlack{}
@@ -258,6 +263,13 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	var body map[string]any
 	_ = json.NewDecoder(r.Body).Decode(&body)
+	f.mu.Lock()
+	h := f.hold
+	f.mu.Unlock()
+	if h != nil && r.URL.Path == "/api/chat.postMessage" {
+		close(h.arrived)
+		<-h.release
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch r.URL.Path {
@@ -479,6 +491,8 @@ func TestE2E_ThreadFilterRepliesInTopicThread(t *testing.T) {
 		sent := s.slack.sent()
 		require.Len(t, sent, 2)
 		require.Nil(t, sent[0]["thread_ts"], "the topic's first notification is the root")
+		calls := s.slack.callTimes()
+		require.GreaterOrEqual(t, calls[1].Sub(calls[0]), 900*time.Millisecond, "Slack: one message per second per channel")
 		require.Equal(t, *ds[0].RemoteID, sent[1]["thread_ts"], "the reply lands in the topic's thread")
 	})
 }
@@ -641,4 +655,38 @@ func TestE2E_DeliveriesPagingAndBadInput(t *testing.T) {
 	}
 	errs := s.gqlErrors(`{ delivery(id: "999999") { id } }`, nil, nil)
 	require.Equal(t, "NOT_FOUND", errs[0]["extensions"].(map[string]any)["code"])
+}
+
+// TestE2E_ShutdownDrainsInFlightDelivery stops the server while a message
+// is on its way: shutdown waits for it, and it is recorded as delivered.
+func TestE2E_ShutdownDrainsInFlightDelivery(t *testing.T) {
+	db := storetest.SQLite(t)
+	s := newStack(t, db, stackOptions{})
+	ch := s.slackChannel("draining", "WATCH", 14)
+	h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+	s.slack.mu.Lock()
+	s.slack.hold = h
+	s.slack.mu.Unlock()
+	code, _ := s.webhook("post_created", discoursetest.PostPayload(post(901, 400, 1, 14, "in flight")), webhookSecret)
+	require.Equal(t, http.StatusOK, code)
+	<-h.arrived
+	stopped := make(chan struct{})
+	go func() { s.stop(); close(stopped) }()
+	// The server stops taking requests before it waits for deliveries.
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(s.url + "/healthz")
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+		return err != nil
+	}, 10*time.Second, 5*time.Millisecond)
+	close(h.release)
+	<-stopped
+	id, err := strconv.ParseInt(ch, 10, 64)
+	require.NoError(t, err)
+	ds, err := s.st.ListDeliveries(context.Background(), store.DeliveryFilter{ChannelID: id})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, store.StatusDelivered, ds[0].Status)
+	require.Len(t, s.slack.sent(), 1)
 }
