@@ -18,6 +18,7 @@ import (
 	"github.com/chatsidecar/chatsidecar/discourse"
 	"github.com/chatsidecar/chatsidecar/graph"
 	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/rules"
 	"github.com/chatsidecar/chatsidecar/server"
 	"github.com/chatsidecar/chatsidecar/store"
 )
@@ -58,6 +59,9 @@ func (c *cli) buildApp(ctx context.Context, st *store.Store, reg *providers.Regi
 	iopts := delivery.IntakeOptions{
 		Store: st, Engine: engine, Registry: reg, Logger: c.log, Metrics: metrics,
 		BaseURL: cfg.DiscourseURL, Names: delivery.DefaultNames(),
+		// Tag rules apply whenever a topic has tags; the forum's
+		// tagging_enabled setting is not read.
+		Match: rules.Options{TaggingEnabled: true},
 	}
 	var client *discourse.Client
 	if cfg.DiscourseURL != "" && cfg.DiscourseAPIKey != "" {
@@ -67,11 +71,7 @@ func (c *cli) buildApp(ctx context.Context, st *store.Store, reg *providers.Regi
 		}
 		iopts.Topics = discourse.NewCache(client, discourse.CacheOptions{})
 		iopts.Posts = client
-		iopts.Match.TaggingEnabled = true
 	} else {
-		// Without the API, tags come from topic webhooks; a forum that
-		// sends them has tagging on.
-		iopts.Match.TaggingEnabled = true
 		c.log.InfoContext(ctx, "no Discourse API configured: matching uses webhook payloads only, and there is no catch-up of missed webhooks")
 	}
 	intake := delivery.NewIntake(iopts)
