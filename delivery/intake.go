@@ -208,6 +208,9 @@ type itemResult struct {
 	err error
 }
 
+// apiLookupTimeout bounds the Discourse API reads of one webhook.
+const apiLookupTimeout = 3 * time.Second
+
 // maxBatch bounds one group commit.
 const maxBatch = 256
 
@@ -463,6 +466,11 @@ func (in *Intake) acceptTopic(ctx context.Context, event string, t *discourse.To
 func (in *Intake) topicFacts(ctx context.Context, topicID int64) (*TopicFacts, *discourse.Site) {
 	var site *discourse.Site
 	if in.opts.Topics != nil {
+		// Discourse gives up on a webhook after 20 s; a slow or down
+		// forum API must not make the sidecar miss it.
+		actx, cancel := context.WithTimeout(ctx, apiLookupTimeout)
+		defer cancel()
+		ctx := actx
 		var err error
 		if site, err = in.opts.Topics.Site(ctx); err != nil {
 			in.log.WarnContext(ctx, "could not read the forum's categories", "error", err)

@@ -690,3 +690,30 @@ func TestE2E_ShutdownDrainsInFlightDelivery(t *testing.T) {
 	require.Equal(t, store.StatusDelivered, ds[0].Status)
 	require.Len(t, s.slack.sent(), 1)
 }
+
+// TestE2E_WebhookSurvivesAHungForumAPI: Discourse gives up on a webhook
+// after 20 s, so a forum API that hangs must not make intake miss it; the
+// event is matched on its payload and the topic facts webhooks stored.
+func TestE2E_WebhookSurvivesAHungForumAPI(t *testing.T) {
+	forum := discoursetest.New(t)
+	gate := forum.Block("/site.json")
+	defer gate.Release()
+	s := newStack(t, storetest.SQLite(t), stackOptions{env: map[string]string{
+		"CHATSIDECAR_DISCOURSE_URL":          forum.URL(),
+		"CHATSIDECAR_DISCOURSE_API_KEY":      forum.APIKey(),
+		"CHATSIDECAR_DISCOURSE_API_USERNAME": forum.APIUsername(),
+		"CHATSIDECAR_CATCHUP_INTERVAL":       "1h",
+	}})
+	ch := s.slackChannel("hung", "WATCH", 15)
+	// Sent as Discourse sends it: a client that gives up after 20 s.
+	discourseClient := &http.Client{Timeout: 20 * time.Second}
+	req := discoursetest.SignedRequest(s.url+"/webhooks/discourse", webhookSecret, "post_created",
+		discoursetest.PostPayload(post(1001, 500, 1, 15, "still here")))
+	resp, err := discourseClient.Do(req)
+	require.NoError(t, err, "Discourse would have given up on this webhook")
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
+	require.Contains(t, string(b), `"deliveries":1`)
+	require.Equal(t, "DELIVERED", s.waitDeliveries(ch, 1)[0].Status)
+}
