@@ -198,7 +198,11 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	case store.Postgres:
 		// Inserts go through database/sql so they join intake's GORM
 		// transaction; workers use pgx so they LISTEN for new jobs.
-		if e.inserter, err = river.NewClient(riverdatabasesql.New(opts.Store.DB()), &river.Config{}); err != nil {
+		// River tells listening workers about inserts at most once per
+		// FetchCooldown of the inserting client (100 ms by default),
+		// which would be most of a delivery's latency at low load.
+		icfg := &river.Config{FetchCooldown: 2 * time.Millisecond, FetchPollInterval: time.Second}
+		if e.inserter, err = river.NewClient(riverdatabasesql.New(opts.Store.DB()), icfg); err != nil {
 			return nil, err
 		}
 		if !opts.WorkDisabled {
