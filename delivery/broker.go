@@ -112,7 +112,7 @@ func (b *Broker) Publish(d *store.Delivery) {
 		b.dispatch(&cp)
 		return
 	}
-	payload, err := json.Marshal(&cp)
+	payload, err := snapshot(&cp)
 	if err != nil {
 		return
 	}
