@@ -83,7 +83,7 @@ func (a *Admin) TestChannel(ctx context.Context, channelID, topicID int64) (*sto
 	}
 	d := &store.Delivery{ChannelID: ch.ID, Provider: ch.Provider, Action: store.ActionSend, Filter: "watch"}
 	err = in.opts.Store.InTx(ctx, func(q *store.Queries) error {
-		if _, err := q.InsertEvent(ctx, ev); err != nil {
+		if err := q.InsertEvents(ctx, []*store.ForumEvent{ev}); err != nil {
 			return err
 		}
 		d.EventID = ev.ID

@@ -439,8 +439,7 @@ func (in *Intake) acceptTopic(ctx context.Context, event string, t *discourse.To
 	ev := &store.ForumEvent{Kind: event, DedupeKey: dedupeKey(event, t.ID, 0, body), Source: SourceWebhook,
 		TopicID: &id, Payload: string(data)}
 	err = in.opts.Store.InTx(ctx, func(q *store.Queries) error {
-		fresh, err := q.InsertEvent(ctx, ev)
-		if err != nil || !fresh {
+		if err := q.InsertEvents(ctx, []*store.ForumEvent{ev}); err != nil || ev.ID == 0 {
 			return err
 		}
 		if event != EventTopicDestroyed {
@@ -460,37 +459,25 @@ func (in *Intake) acceptTopic(ctx context.Context, event string, t *discourse.To
 	return Outcome{Status: Accepted, EventID: ev.ID}, nil
 }
 
-// topicFacts finds what is known about a topic: the API (cached) first,
-// then the last topic webhook. Failures degrade to the post payload
-// alone, because a webhook must not be lost to an API outage.
+// topicFacts reads a topic and the site through the Discourse API. On
+// failure it returns nil facts, and the writer falls back to the facts
+// topic webhooks stored (loadFacts), because a webhook must not be lost to
+// an API outage.
 func (in *Intake) topicFacts(ctx context.Context, topicID int64) (*TopicFacts, *discourse.Site) {
-	var site *discourse.Site
-	if in.opts.Topics != nil {
-		// Discourse gives up on a webhook after 20 s; a slow or down
-		// forum API must not make the sidecar miss it.
-		actx, cancel := context.WithTimeout(ctx, apiLookupTimeout)
-		defer cancel()
-		ctx := actx
-		var err error
-		if site, err = in.opts.Topics.Site(ctx); err != nil {
-			in.log.WarnContext(ctx, "could not read the forum's categories", "error", err)
-		}
-		t, err := in.opts.Topics.Topic(ctx, topicID)
-		if err == nil {
-			return factsOf(t), site
-		}
+	// Discourse gives up on a webhook after 20 s; a slow or down forum
+	// API must not make the sidecar miss it.
+	ctx, cancel := context.WithTimeout(ctx, apiLookupTimeout)
+	defer cancel()
+	site, err := in.opts.Topics.Site(ctx)
+	if err != nil {
+		in.log.WarnContext(ctx, "could not read the forum's categories", "error", err)
+	}
+	t, err := in.opts.Topics.Topic(ctx, topicID)
+	if err != nil {
 		in.log.WarnContext(ctx, "could not read the topic from Discourse; matching on the webhook payload", "topic", topicID, "error", err)
+		return nil, site
 	}
-	data, err := in.opts.Store.GetTopicData(ctx, topicID)
-	if err == nil {
-		var f TopicFacts
-		if json.Unmarshal([]byte(data), &f) == nil {
-			return &f, site
-		}
-	} else if !errors.Is(err, store.ErrNotFound) {
-		in.log.WarnContext(ctx, "could not read stored topic facts", "topic", topicID, "error", err)
-	}
-	return &TopicFacts{ID: topicID}, site
+	return factsOf(t), site
 }
 
 // currentIndex returns the match index, rebuilding it first when rules

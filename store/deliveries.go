@@ -91,22 +91,6 @@ func (d *Delivery) Terminal() bool {
 	return false
 }
 
-// InsertEvent stores e unless an event with the same DedupeKey exists. It
-// reports whether e is new; when it is, e.ID is set.
-func (q *Queries) InsertEvent(ctx context.Context, e *ForumEvent) (bool, error) {
-	if e.CreatedAt.IsZero() {
-		e.CreatedAt = q.db.NowFunc()
-	}
-	res := q.conn(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "dedupe_key"}},
-		DoNothing: true,
-	}).Create(e)
-	if res.Error != nil {
-		return false, res.Error
-	}
-	return res.RowsAffected == 1, nil
-}
-
 // GetEvent returns an event by id.
 func (q *Queries) GetEvent(ctx context.Context, id int64) (*ForumEvent, error) {
 	var e ForumEvent
@@ -277,18 +261,6 @@ func (q *Queries) GetPostMessage(ctx context.Context, channelID, postID int64) (
 // DeletePostMessage forgets the chat message of a post.
 func (q *Queries) DeletePostMessage(ctx context.Context, channelID, postID int64) error {
 	return q.conn(ctx).Exec(`DELETE FROM post_messages WHERE channel_id = ? AND post_id = ?`, channelID, postID).Error
-}
-
-// GetTopicData returns the stored facts about a topic (JSON), or ErrNotFound.
-func (q *Queries) GetTopicData(ctx context.Context, id int64) (string, error) {
-	var rows []string
-	if err := q.conn(ctx).Raw(`SELECT data FROM topics WHERE id = ?`, id).Scan(&rows).Error; err != nil {
-		return "", err
-	}
-	if len(rows) == 0 {
-		return "", fmt.Errorf("topic %d: %w", id, ErrNotFound)
-	}
-	return rows[0], nil
 }
 
 // PutTopicData stores the facts about a topic (JSON).
