@@ -199,3 +199,39 @@ func planModel(p *admin.Plan, dryRun bool) *model.ApplyResult {
 
 // maxPageSize bounds `first` on connections.
 const maxPageSize = 200
+
+// pageArgs validates a connection's first and after: the page size (50
+// when first is absent) and the id the cursor points after (0 for the
+// first page).
+func pageArgs(first *int, after *string) (int, int64, error) {
+	limit := 50
+	if first != nil {
+		limit = *first
+	}
+	if limit < 0 || limit > maxPageSize {
+		return 0, 0, inputError("first", "must be between 0 and %d", maxPageSize)
+	}
+	if after == nil || *after == "" {
+		return limit, 0, nil
+	}
+	id, err := decodeCursor(*after)
+	return limit, id, err
+}
+
+// page cuts items, fetched with limit+1, to the page and describes it:
+// the page, each item's cursor, and the PageInfo.
+func page[T any](items []T, limit int, afterID int64, id func(T) int64) ([]T, []string, *model.PageInfo) {
+	info := &model.PageInfo{HasPreviousPage: afterID > 0}
+	if len(items) > limit {
+		info.HasNextPage = true
+		items = items[:limit]
+	}
+	cursors := make([]string, len(items))
+	for i, it := range items {
+		cursors[i] = encodeCursor(id(it))
+	}
+	if n := len(cursors); n > 0 {
+		info.StartCursor, info.EndCursor = &cursors[0], &cursors[n-1]
+	}
+	return items, cursors, info
+}

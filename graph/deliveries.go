@@ -72,21 +72,16 @@ func eventModel(e *store.ForumEvent) *model.ForumEvent {
 // listDeliveries pages deliveries newest first; the cursor is the last id
 // seen.
 func (r *Resolver) listDeliveries(ctx context.Context, filter *model.DeliveryFilter, first *int, after *string) (*model.DeliveryConnection, error) {
-	limit := 50
-	if first != nil {
-		limit = *first
+	limit, beforeID, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
 	}
-	if limit < 0 || limit > maxPageSize {
-		return nil, inputError("first", "must be between 0 and %d", maxPageSize)
-	}
-	f := store.DeliveryFilter{Limit: limit + 1}
+	f := store.DeliveryFilter{Limit: limit + 1, BeforeID: beforeID}
 	if filter != nil {
 		if filter.ChannelID != nil {
-			id, err := parseID("filter.channelId", *filter.ChannelID)
-			if err != nil {
+			if f.ChannelID, err = parseID("filter.channelId", *filter.ChannelID); err != nil {
 				return nil, err
 			}
-			f.ChannelID = id
 		}
 		if filter.Status != nil {
 			if !filter.Status.IsValid() {
@@ -95,31 +90,16 @@ func (r *Resolver) listDeliveries(ctx context.Context, filter *model.DeliveryFil
 			f.Status = string(*filter.Status)
 		}
 	}
-	if after != nil && *after != "" {
-		id, err := decodeCursor(*after)
-		if err != nil {
+	var ds []*store.Delivery
+	if limit > 0 {
+		if ds, err = r.store.ListDeliveries(ctx, f); err != nil {
 			return nil, err
 		}
-		f.BeforeID = id
 	}
-	conn := &model.DeliveryConnection{Edges: []*model.DeliveryEdge{}, PageInfo: &model.PageInfo{HasPreviousPage: f.BeforeID > 0}}
-	if limit == 0 {
-		return conn, nil
-	}
-	ds, err := r.store.ListDeliveries(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	if len(ds) > limit {
-		conn.PageInfo.HasNextPage = true
-		ds = ds[:limit]
-	}
-	for _, d := range ds {
-		conn.Edges = append(conn.Edges, &model.DeliveryEdge{Node: deliveryModel(d), Cursor: encodeCursor(d.ID)})
-	}
-	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
+	ds, cursors, info := page(ds, limit, beforeID, func(d *store.Delivery) int64 { return d.ID })
+	conn := &model.DeliveryConnection{Edges: make([]*model.DeliveryEdge, len(ds)), PageInfo: info}
+	for i, d := range ds {
+		conn.Edges[i] = &model.DeliveryEdge{Node: deliveryModel(d), Cursor: cursors[i]}
 	}
 	return conn, nil
 }

@@ -272,46 +272,28 @@ func (r *queryResolver) Provider(ctx context.Context, id string) (*model.Provide
 
 // Channels is the resolver for the channels field.
 func (r *queryResolver) Channels(ctx context.Context, provider *string, first *int, after *string) (*model.ChannelConnection, error) {
-	limit := 50
-	if first != nil {
-		limit = *first
+	limit, afterID, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
 	}
-	if limit < 0 || limit > maxPageSize {
-		return nil, inputError("first", "must be between 0 and %d", maxPageSize)
-	}
-	params := store.ListChannelsParams{Limit: limit + 1}
+	params := store.ListChannelsParams{Limit: limit + 1, AfterID: afterID}
 	if provider != nil {
 		if _, ok := r.reg.Get(*provider); !ok {
 			return nil, inputError("provider", "unknown provider %q", *provider)
 		}
 		params.Provider = *provider
 	}
-	if after != nil && *after != "" {
-		id, err := decodeCursor(*after)
-		if err != nil {
+	var chs []*store.Channel
+	if limit > 0 {
+		if chs, err = r.store.ListChannels(ctx, params); err != nil {
 			return nil, err
 		}
-		params.AfterID = id
 	}
-	conn := &model.ChannelConnection{Edges: []*model.ChannelEdge{}, PageInfo: &model.PageInfo{HasPreviousPage: params.AfterID > 0}}
-	if limit == 0 {
-		return conn, nil
-	}
-	chs, err := r.store.ListChannels(ctx, params)
-	if err != nil {
-		return nil, err
-	}
-	if len(chs) > limit {
-		conn.PageInfo.HasNextPage = true
-		chs = chs[:limit]
-	}
+	chs, cursors, info := page(chs, limit, afterID, func(ch *store.Channel) int64 { return ch.ID })
 	announceChannels(ctx, chs...)
-	for _, ch := range chs {
-		conn.Edges = append(conn.Edges, &model.ChannelEdge{Node: r.channelModel(ch), Cursor: encodeCursor(ch.ID)})
-	}
-	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.StartCursor = &conn.Edges[0].Cursor
-		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
+	conn := &model.ChannelConnection{Edges: make([]*model.ChannelEdge, len(chs)), PageInfo: info}
+	for i, ch := range chs {
+		conn.Edges[i] = &model.ChannelEdge{Node: r.channelModel(ch), Cursor: cursors[i]}
 	}
 	return conn, nil
 }
