@@ -1,0 +1,42 @@
+package delivery
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatsidecar/chatsidecar/providers/builtin"
+	"github.com/chatsidecar/chatsidecar/store"
+	"github.com/chatsidecar/chatsidecar/store/storetest"
+)
+
+// A subscriber that never reads must not block publishing (delivery), and
+// when it catches up the newest state is what it sees last.
+func TestBrokerSlowSubscriberNeverBlocks(t *testing.T) {
+	reg, err := builtin.Registry()
+	require.NoError(t, err)
+	st := storetest.Open(t, storetest.SQLite(t), reg)
+	m := NewMetrics(nil, nil)
+	b := NewBroker(st, "", nil, m)
+	slow, cancelSlow := b.Subscribe(0)
+	defer cancelSlow()
+	other, cancelOther := b.Subscribe(2)
+	defer cancelOther()
+	require.Equal(t, 2, b.Subscribers())
+
+	const n = 10 * subscriberBuffer
+	for i := 1; i <= n; i++ {
+		b.Publish(&store.Delivery{ID: int64(i), ChannelID: 1, Status: store.StatusQueued})
+	}
+	require.Len(t, slow, subscriberBuffer, "the buffer is full, not grown")
+	require.Empty(t, other, "updates of another channel are not delivered")
+	var last *store.Delivery
+	for range subscriberBuffer {
+		last = <-slow
+	}
+	require.Equal(t, int64(n), last.ID, "the oldest updates were dropped, the newest kept")
+
+	cancelSlow()
+	cancelOther()
+	require.Zero(t, b.Subscribers())
+}
