@@ -17,6 +17,11 @@ var (
 	ErrForbidden = errors.New("not allowed to post")
 	// ErrNotConfigured means the provider lacks a setting it needs.
 	ErrNotConfigured = errors.New("provider not configured")
+	// ErrDestinationRefused means the outbound policy refused to connect
+	// to the destination: it resolved to a loopback, private, link-local or
+	// otherwise non-public address, and the operator has not allowed
+	// those (see NewOutboundClient).
+	ErrDestinationRefused = errors.New("destination refused by the outbound policy")
 )
 
 // Error is a classified delivery failure. The delivery engine decides from
@@ -73,7 +78,8 @@ func Classify(err error) (permanent, rateLimited bool, retryAfter time.Duration)
 		return pe.Permanent, pe.RateLimited, pe.RetryAfter
 	}
 	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrChannelNotFound) ||
-		errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotConfigured) {
+		errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotConfigured) ||
+		errors.Is(err, ErrDestinationRefused) {
 		return true, false, 0
 	}
 	return false, false, 0
@@ -85,6 +91,9 @@ func ErrorKey(err error) string {
 	var pe *Error
 	if errors.As(err, &pe) && pe.Key != "" {
 		return pe.Key
+	}
+	if errors.Is(err, ErrDestinationRefused) {
+		return KeyDestinationRefused
 	}
 	return "chat_integration.channel_exception"
 }

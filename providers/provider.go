@@ -33,7 +33,9 @@ type Provider interface {
 // Param describes one channel parameter, mirroring the reference plugin's
 // CHANNEL_PARAMETERS entries.
 type Param struct {
-	// Key is the JSON key in the channel's data ("room_id").
+	// Key is the JSON key in the channel's data ("room_id"). A key that is
+	// "url" or ends in "_url" marks a URL the sidecar sends to, which must
+	// be http(s) (see IsURLKey).
 	Key string
 	// Label is what the admin UI shows next to the input.
 	Label string

@@ -34,7 +34,7 @@ const MaxResponseBytes = 64 << 10
 // webhook receivers.
 const UserAgent = "chatsidecar"
 
-// Timeouts of the client NewHTTPClient builds. RequestTimeout bounds a
+// Timeouts of the client NewOutboundClient builds. RequestTimeout bounds a
 // whole request, body included; the engine's ctx may end it sooner. It is
 // longer than the reference's 5 s Slack read timeout because a slow reply
 // that arrives is better than a retry that posts the message twice.
@@ -42,33 +42,6 @@ const (
 	RequestTimeout = 15 * time.Second
 	DialTimeout    = 5 * time.Second
 )
-
-// NewHTTPClient returns the client providers should use in production:
-// unlike http.DefaultClient it has timeouts, and it does not follow
-// redirects. A redirected POST either loses its body (301/302) or is
-// replayed to a host the admin never configured, with the risk of sending
-// a signed body or a token elsewhere; the 3xx is returned instead and
-// CheckStatus reports it as a permanent failure.
-func NewHTTPClient() *http.Client {
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   DialTimeout,
-		ResponseHeaderTimeout: RequestTimeout,
-		ExpectContinueTimeout: time.Second,
-		IdleConnTimeout:       90 * time.Second,
-		MaxIdleConns:          100,
-		MaxIdleConnsPerHost:   4,
-	}
-	return &http.Client{
-		Transport: tr,
-		Timeout:   RequestTimeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-}
 
 // EncodeJSON marshals v without escaping <, > and & as \u003c…, so bodies
 // (and the golden files that pin them) read as the platform documents them.
@@ -136,7 +109,9 @@ type Response struct {
 
 // Do sends req with client and reads the reply. It returns an error only
 // when no reply arrived (or its body could not be read): that error is
-// retryable, wraps ctx.Err() when the request's context ended (so
+// retryable (unless the outbound policy refused the destination: then it
+// is permanent, with KeyDestinationRefused, and wraps
+// ErrDestinationRefused), wraps ctx.Err() when the request's context ended (so
 // errors.Is(err, context.Canceled) holds), and its message leaves out the
 // URL that net/http would otherwise include. Any status, 2xx or not, is a
 // Response for the caller to classify.
@@ -156,11 +131,18 @@ func Do(client *http.Client, req *http.Request) (*Response, error) {
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
-// transportError classifies a failure to get a reply: always retryable,
+// transportError classifies a failure to get a reply: retryable, except a
+// destination the outbound policy refused, which no retry will change;
 // and never quoting the request URL.
 func transportError(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return &Error{Message: "request abandoned: " + ctxErr.Error(), Err: ctxErr}
+	}
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		// The message names the kind of address, not the address or the
+		// URL: the host may be part of a secret webhook URL.
+		return &Error{Key: KeyDestinationRefused, Permanent: true, Message: refused.Error(), Err: ErrDestinationRefused}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -55,6 +55,10 @@ func ValidateChannelData(p Provider, field string, data map[string]any) (map[str
 			errs = append(errs, &FieldError{Field: f, Message: fmt.Sprintf("%s does not match %s", prm.Label, prm.Pattern)})
 			continue
 		}
+		if IsURLKey(prm.Key) && !isHTTPURL(s) {
+			errs = append(errs, &FieldError{Field: f, Message: fmt.Sprintf("%s must be an http(s) URL", prm.Label)})
+			continue
+		}
 		out[prm.Key] = s
 	}
 	extra := make([]string, 0)
@@ -71,6 +75,24 @@ func ValidateChannelData(p Provider, field string, data map[string]any) (map[str
 		return nil, errs
 	}
 	return out, nil
+}
+
+// IsURLKey reports whether a channel parameter named key holds a URL the
+// sidecar sends requests to: "url" or any key ending in "_url"
+// ("webhook_url"). Such values must be absolute http(s) URLs whatever the
+// provider's pattern allows, so a file:, gopher: or scheme-less value is
+// refused when the channel is saved rather than at the first delivery.
+// Settings say the same with SettingURL.
+func IsURLKey(key string) bool {
+	return key == "url" || strings.HasSuffix(key, "_url")
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL with a
+// host. Where the host resolves is checked when a request connects (see
+// NewOutboundClient), never here: an answer now says nothing about later.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != ""
 }
 
 // stringValue accepts JSON strings and integral numbers.
@@ -172,11 +194,8 @@ func checkSetting(def Setting, v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("must be a string")
 		}
-		if def.Type == SettingURL && s != "" {
-			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, fmt.Errorf("must be an http(s) URL")
-			}
+		if def.Type == SettingURL && s != "" && !isHTTPURL(s) {
+			return nil, fmt.Errorf("must be an http(s) URL")
 		}
 		if def.Pattern != nil && s != "" && !def.Pattern.MatchString(s) {
 			return nil, fmt.Errorf("does not match %s", def.Pattern)

@@ -451,3 +451,53 @@ func TestCommonSettings(t *testing.T) {
 		require.NotEmpty(t, ex.Description)
 	}
 }
+
+// urlParamProvider has a URL parameter with a lax pattern, the way a
+// provider might write one, to show the scheme check does not depend on it.
+type urlParamProvider struct{ testProvider }
+
+func TestValidateChannelDataURLParams(t *testing.T) {
+	t.Parallel()
+	p := &urlParamProvider{testProvider{params: []providers.Param{
+		{Key: "webhook_url", Label: "Webhook URL", Pattern: regexp.MustCompile(`^\S+$`), Secret: true},
+	}}}
+	tests := []struct {
+		value string
+		ok    bool
+	}{
+		{"https://chat.example.com/hooks/abc", true},
+		{"http://chat.example.com:8065/hooks/abc", true},
+		{"HTTPS://Chat.Example.com/hooks/abc", true},
+		{"https://10.0.0.5/hooks/abc", true}, // addresses are checked when connecting, not here
+		{"ftp://chat.example.com/hooks", false},
+		{"file:///etc/passwd", false},
+		{"javascript:alert(1)", false},
+		{"gopher://chat.example.com:70/", false},
+		{"//chat.example.com/hooks", false},
+		{"chat.example.com/hooks", false},
+		{"https:///hooks", false},
+		{"https://:443/hooks", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			t.Parallel()
+			got, err := providers.ValidateChannelData(p, "data", map[string]any{"webhook_url": tc.value})
+			if tc.ok {
+				require.NoError(t, err)
+				require.Equal(t, map[string]string{"webhook_url": tc.value}, got)
+				return
+			}
+			require.Equal(t, map[string]string{"data.webhook_url": "Webhook URL must be an http(s) URL"}, fieldErrors(t, err))
+		})
+	}
+}
+
+func TestIsURLKey(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]bool{
+		"url": true, "webhook_url": true, "legacy_api_url": true,
+		"identifier": false, "room_id": false, "urls": false, "curl": false, "url_prefix": false,
+	} {
+		require.Equal(t, want, providers.IsURLKey(key), key)
+	}
+}
