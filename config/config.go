@@ -49,8 +49,11 @@ type Config struct {
 	DiscourseWebhookSecret string
 	LogLevel               slog.Level
 	LogFormat              string // text or json
-	OutboundAllowPrivate   bool
-	ShutdownTimeout        time.Duration
+	// OutboundAllowPrivate lets deliveries connect to non-public
+	// addresses (providers.ClientOptions.AllowPrivate); off, they fail
+	// with destination_refused.
+	OutboundAllowPrivate bool
+	ShutdownTimeout      time.Duration
 	// DeliveryWorkers is how many deliveries this process runs at once;
 	// 0 makes an intake-only replica that leaves delivery to others.
 	DeliveryWorkers int
@@ -131,7 +134,7 @@ func variables() []variable {
 			c.LogFormat = v
 			return nil
 		}},
-		{"CHATSIDECAR_OUTBOUND_ALLOW_PRIVATE", "outbound-allow-private", "false", "allow outbound requests to loopback and private addresses", func(c *Config, v string) error {
+		{"CHATSIDECAR_OUTBOUND_ALLOW_PRIVATE", "outbound-allow-private", "false", "let deliveries connect to loopback, private, link-local and other non-public addresses", func(c *Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return errors.New("must be true or false")

@@ -24,7 +24,7 @@ import (
 	"github.com/chatsidecar/chatsidecar/delivery"
 	"github.com/chatsidecar/chatsidecar/discourse"
 	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
-	"github.com/chatsidecar/chatsidecar/providers/builtin"
+	"github.com/chatsidecar/chatsidecar/providers"
 	"github.com/chatsidecar/chatsidecar/store"
 	"github.com/chatsidecar/chatsidecar/store/storetest"
 )
@@ -69,10 +69,12 @@ func newStack(t *testing.T, db storetest.DB, so stackOptions) *stack {
 	}
 	cfg, _, err := config.Load("serve", nil, func(k string) string { return env[k] }, io.Discard)
 	require.NoError(t, err)
-	reg, err := builtin.Registry()
+	c := &cli{stdout: io.Discard, stderr: io.Discard, cfg: cfg, log: slog.New(slog.DiscardHandler)}
+	// The registry serve builds, outbound policy included: the fakes are
+	// on 127.0.0.1, which CHATSIDECAR_OUTBOUND_ALLOW_PRIVATE allows.
+	reg, err := c.registry()
 	require.NoError(t, err)
 	st := storetest.Open(t, db, reg)
-	c := &cli{stdout: io.Discard, stderr: io.Discard, cfg: cfg, log: slog.New(slog.DiscardHandler)}
 	tweak := so.tweak
 	if tweak == nil {
 		tweak = fastRetries
@@ -441,6 +443,25 @@ func TestE2E_Failures(t *testing.T) {
 		errs := s.gqlErrors(`mutation($id: ID!) { retryDelivery(id: $id) { status } }`, map[string]any{"id": ds[0].ID}, nil)
 		require.Len(t, errs, 1)
 		require.Equal(t, "BAD_USER_INPUT", errs[0]["extensions"].(map[string]any)["code"])
+	})
+}
+
+func TestE2E_OutboundPolicyRefusesPrivateDestinations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		// serve's default: the Slack fake on 127.0.0.1 is a private
+		// destination, so the delivery fails at once without reaching it.
+		s := newStack(t, db, stackOptions{env: map[string]string{"CHATSIDECAR_OUTBOUND_ALLOW_PRIVATE": "false"}})
+		ch := s.slackChannel("internal", "WATCH", 4)
+		code, _ := s.webhook("post_created", discoursetest.PostPayload(post(401, 80, 1, 4, "hello")), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds := s.waitDeliveries(ch, 1)
+		require.Equal(t, "FAILED", ds[0].Status)
+		require.Equal(t, 1, ds[0].Attempts, "a refused destination is not retried")
+		require.NotNil(t, ds[0].LastError)
+		require.Equal(t, providers.KeyDestinationRefused, ds[0].LastError.Key)
+		require.NotContains(t, ds[0].LastError.Message, s.slack.URL)
+		require.Empty(t, s.slack.callTimes(), "the fake was never contacted")
 	})
 }
 

@@ -17,9 +17,9 @@ import (
 // with any command and an old binary never writes to a newer schema
 // unnoticed. The caller must call the returned close function.
 func (c *cli) openStore(ctx context.Context) (*store.Store, *providers.Registry, func(), error) {
-	reg, err := builtin.Registry()
+	reg, err := c.registry()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("provider registry: %w", err)
+		return nil, nil, nil, err
 	}
 	key := c.cfg.SecretKey
 	if key == nil {
@@ -50,4 +50,19 @@ func (c *cli) openStore(ctx context.Context) (*store.Store, *providers.Registry,
 		return nil, nil, nil, err
 	}
 	return st, reg, closeStore, nil
+}
+
+// registry builds the providers that serve real traffic, all sharing one
+// outbound client: one connection pool for every delivery, and the
+// outbound address policy from the configuration (private destinations
+// refused unless CHATSIDECAR_OUTBOUND_ALLOW_PRIVATE is set). This is the
+// only place providers get their client in production; their own fallback
+// (providers.NewHTTPClient) has no address policy and is for tests.
+func (c *cli) registry() (*providers.Registry, error) {
+	client := providers.NewOutboundClient(providers.ClientOptions{AllowPrivate: c.cfg.OutboundAllowPrivate})
+	reg, err := builtin.RegistryWithClient(client)
+	if err != nil {
+		return nil, fmt.Errorf("provider registry: %w", err)
+	}
+	return reg, nil
 }
