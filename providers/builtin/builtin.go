@@ -50,7 +50,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		rocketchat.New(),
 		slack.New(slack.Options{HTTPClient: client}),
 		teams.New(),
-		telegram.New(),
+		telegram.New(telegram.Options{HTTPClient: client}),
 		webex.New(),
 		webhook.New(webhook.Options{HTTPClient: client}),
 		zulip.New(),
