@@ -1,0 +1,483 @@
+package mattermost_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/providers/mattermost"
+	"github.com/chatsidecar/chatsidecar/providers/providertest"
+)
+
+const generic = "chat_integration.channel_exception"
+
+func TestValidateSettings(t *testing.T) {
+	t.Parallel()
+	const hook = "https://chat.example.com/hooks/abc123"
+	tests := []struct {
+		name    string
+		enabled bool
+		current map[string]any
+		patch   map[string]any
+		field   string // "" for success
+	}{
+		{name: "disabled and empty"},
+		{name: "disabled with half the REST pair", patch: map[string]any{"bot_token": "t"}},
+		{name: "enabled and empty", enabled: true, field: "settings"},
+		{name: "enabled with webhook", enabled: true, patch: map[string]any{"webhook_url": hook}},
+		{name: "enabled with REST", enabled: true, patch: map[string]any{"server_url": "https://chat.example.com", "bot_token": "t"}},
+		{name: "enabled with both", enabled: true, patch: map[string]any{"webhook_url": hook, "server_url": "https://chat.example.com", "bot_token": "t"}},
+		{name: "token without server", enabled: true, patch: map[string]any{"webhook_url": hook, "bot_token": "t"}, field: "settings.server_url"},
+		{name: "server without token", enabled: true, patch: map[string]any{"server_url": "https://chat.example.com"}, field: "settings.bot_token"},
+		{name: "blank token", enabled: true, patch: map[string]any{"server_url": "https://chat.example.com", "bot_token": " "}, field: "settings.bot_token"},
+		{
+			name: "resetting the webhook leaves nothing", enabled: true,
+			current: map[string]any{"webhook_url": hook}, patch: map[string]any{"webhook_url": nil}, field: "settings",
+		},
+		{name: "only the slash command token", enabled: true, patch: map[string]any{"incoming_webhook_token": "x"}, field: "settings"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := providers.MergeSettings(mattermost.New(mattermost.Options{}), tc.enabled, tc.current, tc.patch)
+			if tc.field == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Nil(t, got)
+			var fe *providers.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, tc.field, fe.Field)
+		})
+	}
+}
+
+func TestWebhookURLPattern(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url string
+		ok  bool
+	}{
+		{"https://chat.example.com/hooks/xf6ddhm5abcdefghijklmnopqr", true},
+		{"https://example.com/mattermost/hooks/abc", true},
+		{"http://10.0.0.5:8065/hooks/abc", true},
+		{"https://chat.example.com/hooks/", false},
+		{"https://chat.example.com/api/v4/posts", false},
+		{"https://chat.example.com/hooks/abc/extra", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			t.Parallel()
+			_, err := providers.MergeSettings(mattermost.New(mattermost.Options{}), false, nil, map[string]any{"webhook_url": tc.url})
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, "settings.webhook_url")
+		})
+	}
+}
+
+// apiTarget is a channel reached through the REST API of the fake at base.
+// server_url is the fake too, so the target works with or without
+// api_base_url.
+func apiTarget(base string) *providers.Target {
+	return &providers.Target{
+		ChannelID: 1, ChannelName: "town square",
+		Data:     map[string]string{"identifier": "#" + fakeChannelID},
+		Settings: providers.Settings{"server_url": base, "bot_token": fakeToken, "api_base_url": base, "excerpt_length": 400},
+	}
+}
+
+// webhookTarget is a channel reached through the incoming webhook of the
+// fake at base.
+func webhookTarget(base string) *providers.Target {
+	return &providers.Target{
+		ChannelID: 2, ChannelName: "town square hook",
+		Data:     map[string]string{"identifier": "#" + fakeChannelName},
+		Settings: providers.Settings{"webhook_url": fakeHookURL, "api_base_url": base, "excerpt_length": 400},
+	}
+}
+
+func harness(target func(string) *providers.Target) providertest.Harness {
+	return providertest.Harness{
+		New:     func(c *http.Client) providers.Notifier { return mattermost.New(mattermost.Options{HTTPClient: c}) },
+		NewFake: func(t *testing.T) providertest.Fake { return newFakeMattermost(t) },
+		Target:  target,
+		Secrets: []string{fakeToken, fakeHookID},
+		ThreadOf: func(r providertest.Request) string {
+			var body struct {
+				RootID string `json:"root_id"`
+			}
+			_ = json.Unmarshal(r.Body, &body)
+			return body.RootID
+		},
+		// Every subtest has a fresh fake, so the first post has this id.
+		EditEndpoint:   "PUT /api/v4/posts/post0000000000000000000001/patch",
+		DeleteEndpoint: "DELETE /api/v4/posts/post0000000000000000000001",
+	}
+}
+
+func TestConformanceRESTAPI(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness(apiTarget))
+}
+
+func TestConformanceIncomingWebhook(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness(webhookTarget))
+}
+
+// bundle is one test's provider and fake.
+type bundle struct {
+	p    *mattermost.Provider
+	fake *fakeMattermost
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	return &bundle{p: mattermost.New(mattermost.Options{HTTPClient: providers.NewHTTPClient()}), fake: newFakeMattermost(t)}
+}
+
+func (b *bundle) last(t *testing.T) providertest.Request {
+	t.Helper()
+	r, ok := b.fake.Last()
+	require.True(t, ok, "no request was sent")
+	return r
+}
+
+func decode(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(body, &m))
+	return m
+}
+
+// requireKey checks a permanent error with key and sentinel.
+func requireKey(t *testing.T, err error, key string, sentinel error) {
+	t.Helper()
+	require.Error(t, err)
+	permanent, limited, _ := providers.Classify(err)
+	require.True(t, permanent, "%v", err)
+	require.False(t, limited)
+	require.Equal(t, key, providers.ErrorKey(err))
+	if sentinel != nil {
+		require.ErrorIs(t, err, sentinel)
+	}
+}
+
+func TestCreatePost(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tg := apiTarget(b.fake.URL())
+	delete(tg.Settings, "api_base_url") // server_url alone reaches the API
+	r, err := b.p.Notify(t.Context(), tg, providertest.Notification())
+	require.NoError(t, err)
+	require.Equal(t, &providers.Receipt{MessageID: "post0000000000000000000001", ThreadID: "post0000000000000000000001"}, r)
+
+	req := b.last(t)
+	require.Equal(t, "POST /api/v4/posts", req.Endpoint())
+	require.Equal(t, "Bearer "+fakeToken, req.Header.Get("Authorization"))
+	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
+	require.Equal(t, providers.UserAgent, req.Header.Get("User-Agent"))
+	body := decode(t, req.Body)
+	require.Equal(t, fakeChannelID, body["channel_id"], "the identifier without '#'")
+	require.NotContains(t, body, "root_id")
+	require.NotContains(t, body, "username", "the bot posts under its own name")
+	atts := body["props"].(map[string]any)["attachments"].([]any)
+	require.Len(t, atts, 1)
+	att := atts[0].(map[string]any)
+	require.Equal(t, "Upgrading to 2.0 & beyond [Support/Installation] upgrade, help", att["title"])
+	require.Equal(t, "#F1592A", att["color"])
+
+	p, ok := b.fake.Post(r.MessageID)
+	require.True(t, ok)
+	require.Contains(t, p.Text(), "launcher rebuild app")
+}
+
+// TestThreadRootAndReply is the issue's "topic's first post starts a
+// thread per channel and a reply lands in it", played the way the engine
+// plays it: the first delivery of a thread rule has no ThreadID, and the
+// receipt's ThreadID is handed to the next one.
+func TestThreadRootAndReply(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tg := apiTarget(b.fake.URL())
+	require.True(t, b.p.Threads(tg))
+
+	first := providertest.Notification()
+	first.Post.Number, first.Filter = 1, "thread"
+	root, err := b.p.Notify(t.Context(), tg, first)
+	require.NoError(t, err)
+	require.NotContains(t, decode(t, b.last(t).Body), "root_id", "the first post starts the thread")
+	require.Equal(t, root.MessageID, root.ThreadID, "and is its root")
+
+	reply := providertest.Notification()
+	reply.Post.ID, reply.Post.Number, reply.Filter, reply.ThreadID = 1002, 2, "thread", root.ThreadID
+	r, err := b.p.Notify(t.Context(), tg, reply)
+	require.NoError(t, err)
+	require.Equal(t, root.MessageID, decode(t, b.last(t).Body)["root_id"])
+	require.NotEqual(t, root.MessageID, r.MessageID)
+	require.Equal(t, root.MessageID, r.ThreadID, "later replies still go to the root")
+	p, ok := b.fake.Post(r.MessageID)
+	require.True(t, ok)
+	require.Equal(t, root.MessageID, p.RootID, "the reply is in the root's thread")
+
+	// A watch rule posts to the channel even when the topic has a thread.
+	reply.Filter = "watch"
+	_, err = b.p.Notify(t.Context(), tg, reply)
+	require.NoError(t, err)
+	require.NotContains(t, decode(t, b.last(t).Body), "root_id")
+}
+
+func TestEditAndDelete(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tg := apiTarget(b.fake.URL())
+	n := providertest.Notification()
+	r, err := b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+
+	n.Kind, n.Post.Version, n.Post.Cooked = providers.PostEdited, 2, "<p>Edited text</p>"
+	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
+	req := b.last(t)
+	require.Equal(t, "PUT /api/v4/posts/"+r.MessageID+"/patch", req.Endpoint())
+	require.Equal(t, "Bearer "+fakeToken, req.Header.Get("Authorization"))
+	p, ok := b.fake.Post(r.MessageID)
+	require.True(t, ok)
+	require.Equal(t, "Edited text", p.Text(), "the edit replaced the post's attachment")
+
+	require.NoError(t, b.p.Delete(t.Context(), tg, r))
+	req = b.last(t)
+	require.Equal(t, "DELETE /api/v4/posts/"+r.MessageID, req.Endpoint())
+	require.Empty(t, req.Body)
+	_, ok = b.fake.Post(r.MessageID)
+	require.False(t, ok, "the post is gone")
+
+	require.NoError(t, b.p.Delete(t.Context(), tg, r), "a post that is already gone counts as deleted")
+}
+
+func TestEditNeedsAPIAndPostID(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	n := providertest.Notification()
+	r := &providers.Receipt{MessageID: "post0000000000000000000001"}
+	requireKey(t, b.p.Edit(t.Context(), webhookTarget(b.fake.URL()), r, n), mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	requireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{}), generic, nil)
+	require.Empty(t, b.fake.Requests())
+}
+
+func TestIncomingWebhook(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tg := webhookTarget(b.fake.URL())
+	require.False(t, b.p.Threads(tg))
+	n := providertest.Notification()
+	n.Filter, n.ThreadID = "thread", "post0000000000000000000009"
+	r, err := b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+	require.Equal(t, &providers.Receipt{}, r, "a webhook returns no post id")
+
+	req := b.last(t)
+	require.Equal(t, "POST /hooks/"+fakeHookID, req.Endpoint(), "api_base_url replaces only the origin")
+	require.Empty(t, req.Header.Get("Authorization"))
+	body := decode(t, req.Body)
+	require.Equal(t, "#"+fakeChannelName, body["channel"])
+	require.Equal(t, "Example Forum", body["username"], "as the reference: the forum's title")
+	require.Equal(t, "https://forum.example.org/logo.png", body["icon_url"])
+	require.NotContains(t, body, "root_id")
+
+	tg.Data["identifier"] = "@" + fakeUser
+	_, err = b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+	require.Equal(t, "@"+fakeUser, decode(t, b.last(t).Body)["channel"])
+}
+
+func TestIdentifierChoosesTheWay(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	both := apiTarget(b.fake.URL())
+	both.Settings["webhook_url"] = fakeHookURL
+
+	both.Data["identifier"] = "#" + fakeChannelName
+	require.False(t, b.p.Threads(both), "a channel name goes through the webhook")
+	_, err := b.p.Notify(t.Context(), both, providertest.Notification())
+	require.NoError(t, err)
+	require.Equal(t, "POST /hooks/"+fakeHookID, b.last(t).Endpoint())
+
+	both.Data["identifier"] = "#" + fakeChannelID
+	require.True(t, b.p.Threads(both), "a channel id goes through the REST API")
+	_, err = b.p.Notify(t.Context(), both, providertest.Notification())
+	require.NoError(t, err)
+	require.Equal(t, "POST /api/v4/posts", b.last(t).Endpoint())
+
+	// Without a token a channel id is sent to the webhook as a name: it
+	// may be one.
+	hook := webhookTarget(b.fake.URL())
+	hook.Data["identifier"] = "#" + fakeChannelID
+	require.False(t, b.p.Threads(hook))
+}
+
+func TestNotConfigured(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	onlyAPI := apiTarget(b.fake.URL())
+	onlyAPI.Data["identifier"] = "@" + fakeUser
+	_, err := b.p.Notify(t.Context(), onlyAPI, providertest.Notification())
+	requireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	require.ErrorContains(t, err, "#<channel id>")
+
+	none := &providers.Target{Data: map[string]string{"identifier": "#" + fakeChannelID}, Settings: providers.Settings{"bot_token": " "}}
+	require.False(t, b.p.Threads(none))
+	_, err = b.p.Notify(t.Context(), none, providertest.Notification())
+	requireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	requireKey(t, b.p.TestChannel(t.Context(), none), mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	require.Empty(t, b.fake.Requests())
+}
+
+func TestAPIErrors(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		key       string
+		sentinel  error
+		permanent bool
+		limited   bool
+		after     time.Duration
+	}
+	notFound := want{key: mattermost.KeyChannelNotFound, sentinel: providers.ErrChannelNotFound, permanent: true}
+	appErr := func(status int, id string) string {
+		return fmt.Sprintf(`{"id":%q,"message":"m","detailed_error":"token=%s","request_id":"r","status_code":%d}`, id, fakeToken, status)
+	}
+	tests := []struct {
+		status int
+		header http.Header
+		body   string
+		want   want
+	}{
+		{401, nil, appErr(401, "api.context.session_expired.app_error"), want{key: mattermost.KeyInvalidToken, sentinel: providers.ErrUnauthorized, permanent: true}},
+		{403, nil, appErr(403, "api.context.permissions.app_error"), want{key: mattermost.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true}},
+		{404, nil, appErr(404, "app.channel.get.existing.app_error"), notFound},
+		{400, nil, appErr(400, "model.post.is_valid.channel_id.app_error"), notFound},
+		{400, nil, appErr(400, "api.post.create_post.message.app_error"), want{key: generic, permanent: true}},
+		{413, nil, `<html>too large</html>`, want{key: generic, permanent: true}},
+		{429, http.Header{"Retry-After": {"3"}, "X-Ratelimit-Reset": {"9"}}, "limit exceeded\n", want{key: generic, limited: true, after: 3 * time.Second}},
+		{429, http.Header{"X-Ratelimit-Reset": {"9"}}, "limit exceeded\n", want{key: generic, limited: true, after: 9 * time.Second}},
+		{429, nil, "", want{key: generic, limited: true}},
+		{500, nil, appErr(500, "app.post.save.app_error"), want{key: generic}},
+		{502, nil, `<html>bad gateway</html>`, want{key: generic}},
+		{200, nil, `<html>captive portal</html>`, want{key: generic}},
+		{302, http.Header{"Location": {"https://elsewhere.example/"}}, ``, want{key: generic, permanent: true}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.fake.Reply(tc.status, tc.header, tc.body)
+			r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
+			require.Nil(t, r)
+			require.Error(t, err)
+			permanent, limited, after := providers.Classify(err)
+			require.Equal(t, tc.want.permanent, permanent, "permanent: %v", err)
+			require.Equal(t, tc.want.limited, limited, "rate limited: %v", err)
+			require.Equal(t, tc.want.after, after)
+			require.Equal(t, tc.want.key, providers.ErrorKey(err))
+			if tc.want.sentinel != nil {
+				require.ErrorIs(t, err, tc.want.sentinel)
+			}
+			require.NotContains(t, err.Error(), fakeToken, "detailed_error is never quoted")
+			require.NotContains(t, err.Error(), "<html>")
+			require.Len(t, b.fake.Requests(), 1)
+		})
+	}
+}
+
+func TestWebhookErrors(t *testing.T) {
+	t.Parallel()
+	appErr := func(status int, id string) string {
+		return fmt.Sprintf(`{"id":%q,"message":"m","detailed_error":"hook_id=%s","status_code":%d}`, id, fakeHookID, status)
+	}
+	tests := []struct {
+		status    int
+		body      string
+		key       string
+		sentinel  error
+		permanent bool
+	}{
+		{400, appErr(400, "web.incoming_webhook.invalid.app_error"), mattermost.KeyInvalidToken, providers.ErrUnauthorized, true},
+		{404, appErr(404, "web.incoming_webhook.channel.app_error"), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
+		{400, appErr(400, "web.incoming_webhook.user.app_error"), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
+		{404, appErr(404, "app.channel.get.existing.app_error"), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
+		{403, appErr(403, "web.incoming_webhook.channel_locked.app_error"), mattermost.KeyForbidden, providers.ErrForbidden, true},
+		{403, appErr(403, "web.incoming_webhook.permissions.app_error"), mattermost.KeyForbidden, providers.ErrForbidden, true},
+		{501, appErr(501, "web.incoming_webhook.disabled.app_error"), mattermost.KeyForbidden, providers.ErrForbidden, true},
+		{400, appErr(400, "web.incoming_webhook.text.app_error"), generic, nil, true},
+		{404, `404 page not found`, mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
+		{500, appErr(500, "web.incoming_webhook.channel.app_error"), generic, nil, false},
+		{500, appErr(500, "app.post.save.app_error"), generic, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			b.fake.Reply(tc.status, http.Header{"Content-Type": {"application/json"}}, tc.body)
+			_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
+			require.Error(t, err)
+			permanent, limited, _ := providers.Classify(err)
+			require.Equal(t, tc.permanent, permanent, "%v", err)
+			require.False(t, limited)
+			require.Equal(t, tc.key, providers.ErrorKey(err))
+			if tc.sentinel != nil {
+				require.ErrorIs(t, err, tc.sentinel)
+			}
+			require.NotContains(t, err.Error(), fakeHookID)
+		})
+	}
+}
+
+func TestTestChannel(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.NoError(t, b.p.TestChannel(t.Context(), apiTarget(b.fake.URL())))
+	reqs := b.fake.Requests()
+	require.Len(t, reqs, 2)
+	require.Equal(t, "GET /api/v4/users/me", reqs[0].Endpoint())
+	require.Equal(t, "GET /api/v4/channels/"+fakeChannelID, reqs[1].Endpoint())
+	require.Empty(t, reqs[1].Header.Get("Content-Type"), "a GET has no body")
+	require.Equal(t, "Bearer "+fakeToken, reqs[1].Header.Get("Authorization"))
+
+	tg := apiTarget(b.fake.URL())
+	tg.Settings["bot_token"] = "wrongtoken"
+	requireKey(t, b.p.TestChannel(t.Context(), tg), mattermost.KeyInvalidToken, providers.ErrUnauthorized)
+
+	tg = apiTarget(b.fake.URL())
+	tg.Data["identifier"] = "#zzzzzzzzzzzzzzzzzzzzzzzzzz"
+	requireKey(t, b.p.TestChannel(t.Context(), tg), mattermost.KeyForbidden, providers.ErrForbidden)
+
+	b.fake.Fail(providertest.FailChannelNotFound)
+	requireKey(t, b.p.TestChannel(t.Context(), apiTarget(b.fake.URL())), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound)
+	b.fake.Fail(providertest.Succeed)
+
+	sent := len(b.fake.Requests())
+	require.NoError(t, b.p.TestChannel(t.Context(), webhookTarget(b.fake.URL())))
+	require.Len(t, b.fake.Requests(), sent, "a webhook cannot be tested without posting, so nothing is sent")
+}
+
+func TestInvalidURLs(t *testing.T) {
+	t.Parallel()
+	p := mattermost.New(mattermost.Options{})
+	for _, tg := range []*providers.Target{apiTarget("::not a url"), webhookTarget("::not a url")} {
+		_, err := p.Notify(t.Context(), tg, providertest.Notification())
+		requireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true},
+		providers.CapabilitiesOf(mattermost.New(mattermost.Options{})))
+}
