@@ -46,7 +46,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		guilded.New(),
 		matrix.New(),
 		mattermost.New(mattermost.Options{HTTPClient: client}),
-		powerautomate.New(),
+		powerautomate.New(powerautomate.Options{HTTPClient: client}),
 		rocketchat.New(),
 		slack.New(slack.Options{HTTPClient: client}),
 		teams.New(teams.Options{HTTPClient: client}),
