@@ -23,7 +23,9 @@ func target(base string) *providers.Target {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	providertest.Run(t, providertest.Harness{
-		New:     func(c *http.Client) providers.Notifier { return powerautomate.New(powerautomate.Options{HTTPClient: c}) },
+		New: func(c *http.Client) providers.Notifier {
+			return powerautomate.New(powerautomate.Options{HTTPClient: c})
+		},
 		NewFake: func(t *testing.T) providertest.Fake { return newFakeWorkflow(t) },
 		Target:  target,
 		Secrets: []string{fakeSig},
