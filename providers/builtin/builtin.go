@@ -44,7 +44,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		googlechat.New(),
 		groupme.New(),
 		guilded.New(),
-		matrix.New(),
+		matrix.New(matrix.Options{HTTPClient: client}),
 		mattermost.New(mattermost.Options{HTTPClient: client}),
 		powerautomate.New(powerautomate.Options{HTTPClient: client}),
 		rocketchat.New(),
