@@ -41,7 +41,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 	return []providers.Provider{
 		discord.New(),
 		gitter.New(),
-		googlechat.New(),
+		googlechat.New(googlechat.Options{HTTPClient: client}),
 		groupme.New(),
 		guilded.New(),
 		matrix.New(matrix.Options{HTTPClient: client}),
