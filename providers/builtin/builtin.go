@@ -51,7 +51,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		slack.New(slack.Options{HTTPClient: client}),
 		teams.New(teams.Options{HTTPClient: client}),
 		telegram.New(telegram.Options{HTTPClient: client}),
-		webex.New(),
+		webex.New(webex.Options{HTTPClient: client}),
 		webhook.New(webhook.Options{HTTPClient: client}),
 		zulip.New(),
 	}

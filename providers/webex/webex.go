@@ -1,31 +1,78 @@
-// Package webex describes the Webex provider: its channel parameters and its
-// provider settings. It holds no transport yet.
+// Package webex is the Webex provider: each channel is one space's incoming
+// webhook, to which it posts a Markdown message, as the reference does.
 //
-// Each Webex channel is one space's incoming webhook.
+// Webex answers 204 No Content (or another 2xx) when the message was
+// posted. Failures are Webex's JSON, {"message":"…","errors":[…],
+// "trackingId":"…"}; its message is never quoted, since it may echo the
+// URL. A 429 carries Retry-After in seconds. An unknown or deleted webhook
+// is reported as "Invalid webhook URL" or a 404.
+//
+// An incoming webhook returns no message id, so messages cannot be threaded
+// on, edited or deleted, and it cannot be checked without posting. (A bot
+// token would allow both, through /v1/messages and GET /v1/rooms/{id}; the
+// reference has none and neither has this provider.)
+//
+// api_base_url replaces the webhook URL's origin and keeps its path, which
+// holds the webhook's id, so tests reach a fake with realistic URLs.
 package webex
 
 import (
+	"context"
+	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/chatsidecar/chatsidecar/providers"
 )
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ providers.Notifier = (*Provider)(nil)
+)
 
-// Provider describes Webex. Build it with New; the zero value has no
-// parameters or settings. It is immutable after New and therefore safe for
+// Error keys the Webex provider records on a channel.
+const (
+	// KeyInvalidChannel is the reference's key for a webhook answered with
+	// "Invalid webhook URL"; it is also used when Webex rejects (401, 403)
+	// or no longer knows (404, 410) the webhook: the admin has to create a
+	// new one.
+	KeyInvalidChannel = "chat_integration.provider.webex.errors.invalid_channel"
+	// KeyNotConfigured is the sidecar's: the webhook URL or api_base_url
+	// does not parse.
+	KeyNotConfigured = "chat_integration.provider.webex.errors.not_configured"
+)
+
+// defaultExcerptLength is the reference's webex_excerpt_length.
+const defaultExcerptLength = 400
+
+// Options are the Webex provider's dependencies.
+type Options struct {
+	// HTTPClient sends every request. nil means a client from
+	// providers.NewHTTPClient; http.DefaultClient is never used because it
+	// has no timeout.
+	HTTPClient *http.Client
+}
+
+// Provider is Webex. Build it with New; the zero value has no parameters,
+// settings or client. It is immutable after New and therefore safe for
 // concurrent use.
 type Provider struct {
 	params   []providers.Param
 	settings []providers.Setting
+	client   *http.Client
 }
 
 // New returns the Webex provider. The regular expressions are compiled here,
 // once, rather than in package variables, so that importing the package has
 // no side effects.
-func New() *Provider {
+func New(opts Options) *Provider {
+	client := opts.HTTPClient
+	if client == nil {
+		client = providers.NewHTTPClient()
+	}
 	return &Provider{
+		client: client,
 		params: []providers.Param{
 			{
 				Key:     "name",
@@ -46,7 +93,7 @@ func New() *Provider {
 			},
 		},
 		settings: []providers.Setting{
-			providers.ExcerptLengthSetting(400),
+			providers.ExcerptLengthSetting(defaultExcerptLength),
 			providers.APIBaseURLSetting(),
 		},
 	}
@@ -64,3 +111,40 @@ func (p *Provider) Params() []providers.Param { return slices.Clone(p.params) }
 
 // Settings returns the provider settings. The slice is a copy.
 func (p *Provider) Settings() []providers.Setting { return slices.Clone(p.settings) }
+
+// Notify posts n as Markdown to the channel's incoming webhook. The Receipt
+// is empty: the webhook returns no message id.
+func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
+	hook := t.Data["webhook_url"]
+	endpoint, err := providers.Rebase(hook, t.Settings.String("api_base_url"))
+	if err != nil || hook == "" {
+		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the webhook URL or api_base_url is not valid")
+	}
+	body, err := providers.EncodeJSON(format(n, t.Settings.Int("excerpt_length", defaultExcerptLength)))
+	if err != nil {
+		return nil, providers.Permanent("", nil, "encoding the Webex message: %v", err)
+	}
+	req, err := providers.NewJSONRequest(ctx, endpoint, body)
+	if err != nil {
+		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the webhook URL is not valid")
+	}
+	resp, err := providers.Do(p.client, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(resp); err != nil {
+		return nil, err
+	}
+	return &providers.Receipt{}, nil
+}
+
+// check classifies Webex's reply; nil means the message was posted.
+func check(r *providers.Response) error {
+	if r.Status/100 != 2 && strings.Contains(string(r.Body), "Invalid webhook URL") {
+		return &providers.Error{Key: KeyInvalidChannel, Permanent: true, Status: r.Status, Err: providers.ErrChannelNotFound,
+			Message: "Webex answered Invalid webhook URL"}
+	}
+	return providers.CheckStatus(r, "Webex", "", providers.StatusKeys{
+		Unauthorized: KeyInvalidChannel, Forbidden: KeyInvalidChannel, NotFound: KeyInvalidChannel,
+	})
+}
