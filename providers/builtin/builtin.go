@@ -42,7 +42,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		discord.New(),
 		gitter.New(),
 		googlechat.New(googlechat.Options{HTTPClient: client}),
-		groupme.New(),
+		groupme.New(groupme.Options{HTTPClient: client}),
 		guilded.New(),
 		matrix.New(matrix.Options{HTTPClient: client}),
 		mattermost.New(mattermost.Options{HTTPClient: client}),
