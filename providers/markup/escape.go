@@ -8,12 +8,15 @@ import (
 // category name) so that Markdown shows it literally wherever it is
 // placed: in running text, at the start of a line or as a link's text.
 // It backslash-escapes \ ` * _ [ ] < > ~ everywhere, an entity-like "&",
-// a "!" that ends the string (it would turn a following link into an
-// image) and, at the start of a line, # - + = and the dot or parenthesis
-// of "1." or "1)".
+// a final "!" (a link placed right after it would become an image) and, at
+// the start of a line, # - + = and the dot or parenthesis of "1." or "1)".
 func EscapeMarkdown(s string) string {
 	w := &textWriter{d: dialectFor(targetMarkdown), lineStart: true}
 	w.text(s)
+	b := w.sb.Bytes()
+	if len(b) > 0 && b[len(b)-1] == '!' && escapedBefore(b, len(b)-1)%2 == 0 {
+		return string(b[:len(b)-1]) + `\!`
+	}
 	return w.sb.String()
 }
 
@@ -44,16 +47,28 @@ func EscapeHTML(s string) string {
 }
 
 // escapeURL percent-encodes the characters of an absolute URL that would
-// end or break it in Markdown's (url) and <url>, Google Chat's <url|text>
-// or an HTML attribute: controls, spaces, parentheses, angle brackets,
-// backslash, quotes, backtick and the pipe. Everything else, including
-// existing %XX escapes, is left alone.
+// end or break it in Markdown's [text](url) or Google Chat's <url|text>:
+// controls, spaces, parentheses, angle brackets, backslash, quotes,
+// backtick and the pipe. Everything else, including existing %XX escapes,
+// is left alone.
 func escapeURL(u string) string {
+	return percentEncode(u, `()<>\"'|`+"`")
+}
+
+// escapeHref prepares a URL for an HTML attribute: only what would break
+// the attribute or is not allowed in a URL at all is percent-encoded; the
+// result still needs EscapeHTML.
+func escapeHref(u string) string {
+	return percentEncode(u, `<>\"`+"`")
+}
+
+// percentEncode encodes controls, spaces and the bytes in special.
+func percentEncode(u, special string) string {
 	const hex = "0123456789ABCDEF"
 	var sb strings.Builder
 	for i := 0; i < len(u); i++ {
 		c := u[i]
-		if c > ' ' && c != 0x7f && strings.IndexByte(`()<>\"'|`+"`", c) < 0 {
+		if c > ' ' && c != 0x7f && strings.IndexByte(special, c) < 0 {
 			sb.WriteByte(c)
 			continue
 		}

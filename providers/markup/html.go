@@ -180,7 +180,7 @@ func (w *htmlWriter) inline(ns []*node) {
 			w.link(n)
 		case kImage:
 			if w.matrix && !w.inLink {
-				w.sb.WriteString(`<img src="` + EscapeHTML(escapeURL(n.href)) + `">`)
+				w.sb.WriteString(`<img src="` + EscapeHTML(escapeHref(n.href)) + `">`)
 			} else {
 				w.sb.WriteString(EscapeHTML(n.text))
 			}
@@ -208,7 +208,7 @@ func (w *htmlWriter) link(n *node) {
 		w.inline(n.kids)
 		return
 	}
-	w.sb.WriteString(`<a href="` + EscapeHTML(escapeURL(n.href)) + `">`)
+	w.sb.WriteString(`<a href="` + EscapeHTML(escapeHref(n.href)) + `">`)
 	w.inLink = true
 	w.inline(n.kids)
 	w.inLink = false

@@ -1,6 +1,7 @@
 package markup
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -136,7 +137,7 @@ func (d *dialect) inline(ns []*node) string {
 // open (so that nested emphasis is not doubled into something else).
 type textWriter struct {
 	d                  *dialect
-	sb                 strings.Builder
+	sb                 bytes.Buffer
 	lineStart          bool
 	strong, em, strike bool
 	inLink             bool
@@ -230,10 +231,10 @@ func (w *textWriter) link(n *node) {
 	text := plainOf(n.kids)
 	switch w.d.t {
 	case targetMarkdown:
-		if text == n.href {
-			w.sb.WriteString("<" + escapeURL(n.href) + ">")
-			w.lineStart = false
-			return
+		// A "!" right before the link would make it an image.
+		if b := w.sb.Bytes(); len(b) > 0 && b[len(b)-1] == '!' && escapedBefore(b, len(b)-1)%2 == 0 {
+			w.sb.Truncate(len(b) - 1)
+			w.sb.WriteString(`\!`)
 		}
 		sub := &textWriter{d: w.d, strong: w.strong, em: w.em, strike: w.strike, inLink: true}
 		sub.inline(n.kids)
@@ -252,6 +253,17 @@ func (w *textWriter) link(n *node) {
 		}
 	}
 	w.lineStart = false
+}
+
+// escapedBefore counts the backslashes right before b[i]: an odd count
+// means b[i] is escaped.
+func escapedBefore(b []byte, i int) int {
+	n := 0
+	for i > 0 && b[i-1] == '\\' {
+		n++
+		i--
+	}
+	return n
 }
 
 // plainLinkSuffix is what plain text adds after a link's text: " (url)",
@@ -331,10 +343,6 @@ func (w *textWriter) markdownText(s string) {
 			w.sb.WriteByte('\\')
 		case '&':
 			if entityLike(s[i:]) {
-				w.sb.WriteByte('\\')
-			}
-		case '!':
-			if i+size == len(s) {
 				w.sb.WriteByte('\\')
 			}
 		case '\n':

@@ -67,9 +67,48 @@ func parse(cooked string, o Options) *node {
 	if base, err := url.Parse(strings.TrimSpace(o.BaseURL)); err == nil && base.IsAbs() && base.Host != "" {
 		b.base = base
 	}
-	root := &node{kind: kRoot, kids: b.blocks(nodes)}
+	root := &node{kind: kRoot}
+	if allText(nodes) {
+		root.kids = textBlocks(nodes)
+	} else {
+		root.kids = b.blocks(nodes)
+	}
 	clean(root)
 	return root
+}
+
+// allText reports input without a single element: plain text rather than
+// cooked HTML.
+func allText(hs []*html.Node) bool {
+	for _, h := range hs {
+		if h.Type != html.TextNode {
+			return false
+		}
+	}
+	return true
+}
+
+// textBlocks keeps the lines of plain text input that a browser would
+// collapse: blank lines separate paragraphs and single newlines break
+// lines.
+func textBlocks(hs []*html.Node) []*node {
+	var sb strings.Builder
+	for _, h := range hs {
+		sb.WriteString(h.Data)
+	}
+	text := strings.ReplaceAll(strings.ReplaceAll(sb.String(), "\r\n", "\n"), "\r", "\n")
+	var out []*node
+	for _, para := range strings.Split(text, "\n\n") {
+		p := &node{kind: kPara}
+		for i, line := range strings.Split(para, "\n") {
+			if i > 0 {
+				p.kids = append(p.kids, &node{kind: kBreak})
+			}
+			p.kids = append(p.kids, &node{kind: kText, text: collapseSpace(line)})
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // builder turns HTML nodes into document nodes.
@@ -434,6 +473,12 @@ func (b *builder) image(h *html.Node) []*node {
 	if alt == "" {
 		alt = collapseSpace(strings.TrimSpace(attr(h, "title")))
 	}
+	if hasClass(h, "emoji") { // an emoji without a code: its alt text
+		if alt == "" {
+			return nil
+		}
+		return []*node{{kind: kEmoji, text: alt}}
+	}
 	src := strings.TrimSpace(attr(h, "src"))
 	if strings.HasPrefix(src, "mxc://") && b.inLink == 0 {
 		return []*node{{kind: kImage, href: src, text: alt}}
@@ -508,7 +553,8 @@ func isBlockElement(h *html.Node) bool {
 
 // skipped reports elements whose content never belongs in a chat message:
 // non-text elements, an image's size and file name in a lightbox, the
-// controls of a quote, the icon of a hashtag, and poll chrome.
+// controls of a quote, the icon of a hashtag, poll chrome, avatars and
+// site icons.
 func skipped(h *html.Node) bool {
 	switch h.DataAtom {
 	case atom.Script, atom.Style, atom.Template, atom.Noscript, atom.Iframe, atom.Svg, atom.Math,
@@ -519,6 +565,8 @@ func skipped(h *html.Node) bool {
 		return hasClass(h, "meta") || hasClass(h, "quote-controls") || hasClass(h, "poll-info") || hasClass(h, "poll-buttons")
 	case atom.Span:
 		return hasClass(h, "hashtag-icon-placeholder") || hasClass(h, "informations") || hasClass(h, "filename")
+	case atom.Img:
+		return hasClass(h, "avatar") || hasClass(h, "site-icon")
 	}
 	return h.Type == html.ElementNode && h.Namespace != "" // svg and math content
 }
