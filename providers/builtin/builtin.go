@@ -39,7 +39,7 @@ func Providers() []providers.Provider {
 // providers.NewHTTPClient.
 func ProvidersWithClient(client *http.Client) []providers.Provider {
 	return []providers.Provider{
-		discord.New(),
+		discord.New(discord.Options{HTTPClient: client}),
 		gitter.New(),
 		googlechat.New(googlechat.Options{HTTPClient: client}),
 		groupme.New(groupme.Options{HTTPClient: client}),
