@@ -47,7 +47,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		matrix.New(matrix.Options{HTTPClient: client}),
 		mattermost.New(mattermost.Options{HTTPClient: client}),
 		powerautomate.New(powerautomate.Options{HTTPClient: client}),
-		rocketchat.New(),
+		rocketchat.New(rocketchat.Options{HTTPClient: client}),
 		slack.New(slack.Options{HTTPClient: client}),
 		teams.New(teams.Options{HTTPClient: client}),
 		telegram.New(telegram.Options{HTTPClient: client}),
