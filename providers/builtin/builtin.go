@@ -43,7 +43,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		gitter.New(),
 		googlechat.New(googlechat.Options{HTTPClient: client}),
 		groupme.New(groupme.Options{HTTPClient: client}),
-		guilded.New(),
+		guilded.New(guilded.Options{HTTPClient: client}),
 		matrix.New(matrix.Options{HTTPClient: client}),
 		mattermost.New(mattermost.Options{HTTPClient: client}),
 		powerautomate.New(powerautomate.Options{HTTPClient: client}),
