@@ -196,6 +196,11 @@ func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers
 	if err := p.call(ctx, t, "sendMessage", newSend(chatRef(chat), n, root, formatOptionsFor(t)), &sent); err != nil {
 		return nil, err
 	}
+	if sent.MessageID == 0 {
+		// Posted, but with a result this provider cannot read: nothing to
+		// thread on or edit later.
+		return &providers.Receipt{}, nil
+	}
 	id := strconv.FormatInt(sent.MessageID, 10)
 	r := &providers.Receipt{MessageID: id, ThreadID: id}
 	if root != "" && sent.ReplyTo != nil {

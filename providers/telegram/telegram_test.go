@@ -366,6 +366,15 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+func TestUnreadableSuccessIsNotRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.fake.Reply(200, nil, `{"ok":true,"result":true}`)
+	r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
+	require.NoError(t, err, "the message was posted; posting it again would duplicate it")
+	require.Equal(t, &providers.Receipt{}, r)
+}
+
 func TestDescriptionEchoingTheTokenIsNotQuoted(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
