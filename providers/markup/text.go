@@ -158,8 +158,7 @@ func (w *textWriter) inline(ns []*node) {
 		case kSpoiler:
 			w.text(spoilerText)
 		case kBreak:
-			w.sb.WriteString("\n")
-			w.lineStart = true
+			w.lineBreak()
 		case kStrong, kEm, kStrike:
 			w.wrap(n)
 		case kCode:
@@ -170,6 +169,23 @@ func (w *textWriter) inline(ns []*node) {
 			w.inline(n.kids)
 		}
 	}
+}
+
+// lineBreak writes a line break. Inside a link's text it is a space and
+// inside emphasis never a second one in a row: a blank line there would
+// end the paragraph and leave the markers unmatched.
+func (w *textWriter) lineBreak() {
+	switch {
+	case w.inLink:
+		if b := w.sb.Bytes(); len(b) > 0 && b[len(b)-1] != ' ' {
+			w.sb.WriteByte(' ')
+		}
+		return
+	case (w.strong || w.em || w.strike) && w.lineStart:
+		return
+	}
+	w.sb.WriteByte('\n')
+	w.lineStart = true
 }
 
 // wrap writes the kids of a strong, em or strike node between two
