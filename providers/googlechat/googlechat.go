@@ -34,7 +34,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -191,16 +190,15 @@ func webhookURL(t *providers.Target, reply bool) (string, error) {
 	if err != nil || hook == "" {
 		return "", errNotConfigured()
 	}
-	u, err := url.Parse(rebased)
-	if err != nil {
-		return "", errNotConfigured()
+	if !reply {
+		return rebased, nil
 	}
-	if reply {
-		q := u.Query()
-		q.Set("messageReplyOption", replyOption)
-		u.RawQuery = q.Encode()
+	// Appended rather than re-encoded, so the key and token reach Google
+	// byte for byte as the admin pasted them.
+	if strings.Contains(rebased, "?") {
+		return rebased + "&messageReplyOption=" + replyOption, nil
 	}
-	return u.String(), nil
+	return rebased + "?messageReplyOption=" + replyOption, nil
 }
 
 // check classifies Google's reply; nil means the message was created.
