@@ -40,7 +40,7 @@ func Providers() []providers.Provider {
 func ProvidersWithClient(client *http.Client) []providers.Provider {
 	return []providers.Provider{
 		discord.New(discord.Options{HTTPClient: client}),
-		gitter.New(),
+		gitter.New(gitter.Options{HTTPClient: client}),
 		googlechat.New(googlechat.Options{HTTPClient: client}),
 		groupme.New(groupme.Options{HTTPClient: client}),
 		guilded.New(guilded.Options{HTTPClient: client}),
