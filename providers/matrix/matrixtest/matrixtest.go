@@ -98,7 +98,7 @@ func New(t testing.TB, opts Options) *Homeserver {
 	mux.HandleFunc("GET "+v3+"/rooms/{room}/state/m.room.member/{user}", h.api(true, h.member))
 	mux.HandleFunc("GET "+v3+"/rooms/{room}/joined_members", h.api(true, h.joinedMembers))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		Fail(w, http.StatusNotFound, "M_UNRECOGNIZED", "Unrecognized request")
+		WriteError(w, http.StatusNotFound, "M_UNRECOGNIZED", "Unrecognized request")
 	})
 	h.Server = providertest.NewServer(t, mux)
 	return h
@@ -159,7 +159,7 @@ func (h *Homeserver) api(roomScoped bool, fn handler) http.HandlerFunc {
 			})
 			return
 		case providertest.FailServer:
-			Fail(w, http.StatusInternalServerError, "M_UNKNOWN", "Internal server error")
+			WriteError(w, http.StatusInternalServerError, "M_UNKNOWN", "Internal server error")
 			return
 		case providertest.FailUnauthorized:
 			write(w, http.StatusUnauthorized, map[string]any{
@@ -168,19 +168,19 @@ func (h *Homeserver) api(roomScoped bool, fn handler) http.HandlerFunc {
 			return
 		case providertest.FailForbidden:
 			if roomScoped {
-				Fail(w, http.StatusForbidden, "M_FORBIDDEN",
+				WriteError(w, http.StatusForbidden, "M_FORBIDDEN",
 					"You don't have permission to post that to the room. user_level (0) < send_level (50)")
 				return
 			}
 		case providertest.FailChannelNotFound:
 			if roomScoped {
-				Fail(w, http.StatusNotFound, "M_NOT_FOUND", "Unknown room")
+				WriteError(w, http.StatusNotFound, "M_NOT_FOUND", "Unknown room")
 				return
 			}
 		}
 		switch auth := r.Header.Get("Authorization"); {
 		case auth == "":
-			Fail(w, http.StatusUnauthorized, "M_MISSING_TOKEN", "Missing access token")
+			WriteError(w, http.StatusUnauthorized, "M_MISSING_TOKEN", "Missing access token")
 			return
 		case auth != "Bearer "+h.opts.Token:
 			write(w, http.StatusUnauthorized, map[string]any{
@@ -349,8 +349,8 @@ func (h *Homeserver) txnKey(r *http.Request) string {
 	return r.Header.Get("Authorization") + " " + r.PathValue("txn")
 }
 
-// Fail writes a Matrix error reply.
-func Fail(w http.ResponseWriter, status int, errcode, msg string) {
+// WriteError writes a Matrix error reply.
+func WriteError(w http.ResponseWriter, status int, errcode, msg string) {
 	write(w, status, map[string]any{"errcode": errcode, "error": msg})
 }
 
