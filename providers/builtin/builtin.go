@@ -53,7 +53,7 @@ func ProvidersWithClient(client *http.Client) []providers.Provider {
 		telegram.New(telegram.Options{HTTPClient: client}),
 		webex.New(webex.Options{HTTPClient: client}),
 		webhook.New(webhook.Options{HTTPClient: client}),
-		zulip.New(),
+		zulip.New(zulip.Options{HTTPClient: client}),
 	}
 }
 
