@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -188,7 +189,7 @@ func (b *Broker) flush(ctx context.Context, batch []string) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if err := b.st.NotifyNow(ctx, notifyChannel, batch); err != nil {
+	if err := b.st.NotifyNow(ctx, notifyChannel, pack(batch)); err != nil {
 		b.log.WarnContext(ctx, "could not publish delivery updates", "count", len(batch), "error", err)
 	}
 }
@@ -222,9 +223,13 @@ func (b *Broker) listenLoop(ctx context.Context, conn *pgx.Conn) {
 				break
 			}
 			wait = 100 * time.Millisecond
-			var d store.Delivery
-			if json.Unmarshal([]byte(n.Payload), &d) == nil {
-				b.dispatch(&d)
+			if b.Subscribers() == 0 {
+				continue // nobody here to tell: skip decoding
+			}
+			for _, d := range unpack(n.Payload) {
+				if d != nil {
+					b.dispatch(d)
+				}
 			}
 		}
 		t := time.NewTimer(wait)
@@ -240,4 +245,56 @@ func (b *Broker) listenLoop(ctx context.Context, conn *pgx.Conn) {
 			conn = c
 		}
 	}
+}
+
+// maxNotifyPayload keeps a notification under PostgreSQL's 8000-byte
+// payload limit.
+const maxNotifyPayload = 7900
+
+// pack joins delivery snapshots into as few notifications as fit, each a
+// JSON array, in order. Every update is one notification on PostgreSQL's
+// shared queue and one wake-up on every replica, so a burst of thousands
+// of updates per second is far cheaper packed. A snapshot too large to
+// share travels alone.
+func pack(snaps []string) []string {
+	var out []string
+	var buf strings.Builder
+	flush := func() {
+		if buf.Len() > 0 {
+			buf.WriteByte(']')
+			out = append(out, buf.String())
+			buf.Reset()
+		}
+	}
+	for _, s := range snaps {
+		if buf.Len() > 0 && buf.Len()+len(s)+2 > maxNotifyPayload {
+			flush()
+		}
+		if buf.Len() == 0 {
+			buf.WriteByte('[')
+		} else {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(s)
+	}
+	flush()
+	return out
+}
+
+// unpack reads a notification: a packed array of snapshots, or a single
+// snapshot as replicas of earlier versions sent during a rolling upgrade.
+// Unreadable payloads yield nothing.
+func unpack(payload string) []*store.Delivery {
+	if strings.HasPrefix(payload, "[") {
+		var ds []*store.Delivery
+		if json.Unmarshal([]byte(payload), &ds) != nil {
+			return nil
+		}
+		return ds
+	}
+	var d store.Delivery
+	if json.Unmarshal([]byte(payload), &d) != nil {
+		return nil
+	}
+	return []*store.Delivery{&d}
 }

@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"github.com/chatsidecar/chatsidecar/providers"
@@ -15,100 +14,32 @@ import (
 // success waiting, so a busy engine pays one commit per group instead of
 // one per message. A worker returns only after its success is committed,
 // so River never completes a job whose delivery is not recorded (the
-// guarantee that a restart sends nothing twice).
-type completer struct {
-	st  *store.Store
-	now func() time.Time
-	in  chan *pendingCompletion
-
-	stop chan struct{}
-	wg   sync.WaitGroup
+// guarantee that a restart sends nothing twice). A group that fails is
+// recorded again one success at a time, so one bad record cannot fail the
+// others.
+func newCompleter(st *store.Store, now func() time.Time) *batcher[store.Completion, struct{}] {
+	return newBatcher(func(ctx context.Context, cs []store.Completion) ([]struct{}, error) {
+		at := now().UTC()
+		err := st.InTx(ctx, func(q *store.Queries) error { return q.CompleteDeliveries(ctx, cs, at) })
+		return make([]struct{}, len(cs)), err
+	}, true)
 }
 
-type pendingCompletion struct {
-	c    store.Completion
-	done chan error
-}
-
-// maxCompletions bounds one group.
-const maxCompletions = 256
-
-func newCompleter(st *store.Store, now func() time.Time) *completer {
-	return &completer{st: st, now: now, in: make(chan *pendingCompletion, maxCompletions)}
-}
-
-func (cm *completer) start(n int) {
-	cm.stop = make(chan struct{})
-	cm.wg.Add(n)
-	for range n {
-		go cm.loop()
-	}
-}
-
-// close stops the loops once no worker can hand over anything more.
-func (cm *completer) close() {
-	if cm.stop != nil {
-		close(cm.stop)
-		cm.wg.Wait()
-		cm.stop = nil
-	}
-}
-
-// complete records one success and waits for its commit.
-func (cm *completer) complete(ctx context.Context, c store.Completion) error {
-	p := &pendingCompletion{c: c, done: make(chan error, 1)}
-	select {
-	case cm.in <- p:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	return <-p.done
-}
-
-func (cm *completer) loop() {
-	defer cm.wg.Done()
-	group := make([]*pendingCompletion, 0, maxCompletions)
-	for {
-		select {
-		case p := <-cm.in:
-			group = append(group[:0], p)
-		case <-cm.stop:
-			return
+// newLoader reads work for deliveries in groups: workers that River
+// started together share one query. A delivery that no longer exists
+// yields a nil *store.Work.
+func newLoader(st *store.Store) *batcher[int64, *store.Work] {
+	return newBatcher(func(ctx context.Context, ids []int64) ([]*store.Work, error) {
+		ws, err := st.LoadWorks(ctx, ids)
+		if err != nil {
+			return nil, err
 		}
-	fill:
-		for len(group) < maxCompletions {
-			select {
-			case p := <-cm.in:
-				group = append(group, p)
-			default:
-				break fill
-			}
+		out := make([]*store.Work, len(ids))
+		for i, id := range ids {
+			out[i] = ws[id]
 		}
-		cm.write(group)
-	}
-}
-
-func (cm *completer) write(group []*pendingCompletion) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	at := cm.now().UTC()
-	cs := make([]store.Completion, len(group))
-	for i, p := range group {
-		cs[i] = p.c
-	}
-	err := cm.st.InTx(ctx, func(q *store.Queries) error { return q.CompleteDeliveries(ctx, cs, at) })
-	if err == nil || len(group) == 1 {
-		for _, p := range group {
-			p.done <- err
-		}
-		return
-	}
-	// One bad record must not fail the others.
-	for _, p := range group {
-		p.done <- cm.st.InTx(ctx, func(q *store.Queries) error {
-			return q.CompleteDeliveries(ctx, []store.Completion{p.c}, at)
-		})
-	}
+		return out, nil
+	}, false)
 }
 
 // completionOf describes a success for the completer.

@@ -134,7 +134,8 @@ type Engine struct {
 	broker    *Broker
 	limiter   *channelLimiter
 	targets   *targetCache
-	completer *completer
+	completer *batcher[store.Completion, struct{}]
+	loader    *batcher[int64, *store.Work]
 	inserter  *river.Client[*sql.Tx]
 	runner    runner
 	pool      *pgxpool.Pool
@@ -172,6 +173,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		now:     time.Now,
 	}
 	e.completer = newCompleter(opts.Store, e.now)
+	e.loader = newLoader(opts.Store)
 	e.broker = NewBroker(opts.Store, opts.DatabaseURL, opts.Logger, opts.Metrics)
 
 	workers := river.NewWorkers()
@@ -252,6 +254,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		return nil
 	}
 	e.completer.start(2)
+	e.loader.start(2)
 	// River derives the jobs' contexts from this one and cancels them
 	// when it ends; shutdown is Stop's job, which lets running
 	// deliveries finish first.
@@ -270,6 +273,7 @@ func (e *Engine) Stop(ctx context.Context) error {
 			cancel()
 		}
 		e.completer.close()
+		e.loader.close()
 	}
 	e.broker.Stop()
 	if e.pool != nil {
@@ -315,7 +319,7 @@ func (e *Engine) notifyQueued(ctx context.Context, q *store.Queries, ds []*store
 		}
 		payloads[i] = string(b)
 	}
-	return q.Notify(ctx, notifyChannel, payloads)
+	return q.Notify(ctx, notifyChannel, pack(payloads))
 }
 
 // Queued publishes deliveries a committed transaction queued through

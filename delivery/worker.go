@@ -36,12 +36,12 @@ const maxRateWait = 2 * time.Second
 // try later without spending an attempt, or an error to retry with
 // backoff.
 func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
-	w, err := e.store.LoadWork(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // its channel was deleted
-	}
+	w, err := e.loader.do(ctx, id)
 	if err != nil {
 		return err
+	}
+	if w == nil {
+		return nil // its channel was deleted
 	}
 	d := &w.Delivery
 	if d.Terminal() {
@@ -204,7 +204,7 @@ func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Chann
 	if r != nil && r.ThreadID != "" {
 		d.ThreadID = &r.ThreadID
 	}
-	err := e.completer.complete(ctx, completionOf(d, ch, n, r))
+	_, err := e.completer.do(ctx, completionOf(d, ch, n, r))
 	if ch.LastError != nil {
 		e.targets.forget(ch.ID)
 	}

@@ -422,6 +422,24 @@ type Work struct {
 // LoadWork reads a delivery with its event's payload, whether it must wait
 // for an earlier one, and its topic's thread.
 func (q *Queries) LoadWork(ctx context.Context, id int64) (*Work, error) {
+	ws, err := q.LoadWorks(ctx, []int64{id})
+	if err != nil {
+		return nil, err
+	}
+	w, ok := ws[id]
+	if !ok {
+		return nil, fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+	}
+	return w, nil
+}
+
+// LoadWorks is LoadWork for many deliveries in one query, so that workers
+// starting together share one round trip. Deliveries that no longer exist
+// (their channel was deleted) are absent from the map.
+func (q *Queries) LoadWorks(ctx context.Context, ids []int64) (map[int64]*Work, error) {
+	if len(ids) == 0 {
+		return map[int64]*Work{}, nil
+	}
 	var rows []struct {
 		Delivery
 		Payload        string
@@ -432,19 +450,21 @@ func (q *Queries) LoadWork(ctx context.Context, id int64) (*Work, error) {
 		EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = d.channel_id AND p.topic_id = d.topic_id
 			AND p.id < d.id AND p.status IN (?, ?, ?)) AS earlier_pending,
 		(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = d.channel_id AND t.topic_id = d.topic_id) AS topic_thread
-		FROM deliveries d JOIN forum_events e ON e.id = d.event_id WHERE d.id = ?`,
-		StatusQueued, StatusSending, StatusRetrying, id).Scan(&rows).Error
+		FROM deliveries d JOIN forum_events e ON e.id = d.event_id WHERE d.id IN ?`,
+		StatusQueued, StatusSending, StatusRetrying, ids).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+	out := make(map[int64]*Work, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		w := &Work{Delivery: r.Delivery, Payload: r.Payload, EarlierPending: r.EarlierPending}
+		if r.TopicThread != nil {
+			w.TopicThread = *r.TopicThread
+		}
+		out[w.ID] = w
 	}
-	w := &Work{Delivery: rows[0].Delivery, Payload: rows[0].Payload, EarlierPending: rows[0].EarlierPending}
-	if rows[0].TopicThread != nil {
-		w.TopicThread = *rows[0].TopicThread
-	}
-	return w, nil
+	return out, nil
 }
 
 // Completion is one delivery the platform confirmed.
