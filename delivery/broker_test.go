@@ -40,3 +40,35 @@ func TestBrokerSlowSubscriberNeverBlocks(t *testing.T) {
 	cancelOther()
 	require.Zero(t, b.Subscribers())
 }
+
+// Packed notifications stay under PostgreSQL's payload limit, keep every
+// update in order, and unpack to the same deliveries; a single snapshot
+// from an older replica still reads.
+func TestPackUnpack(t *testing.T) {
+	var snaps []string
+	for i := range 100 {
+		b, err := snapshot(&store.Delivery{ID: int64(i + 1), ChannelID: 7, Status: store.StatusQueued, Provider: "slack"})
+		require.NoError(t, err)
+		snaps = append(snaps, string(b))
+	}
+	packed := pack(snaps)
+	require.Greater(t, len(packed), 1, "100 snapshots do not fit one notification")
+	var ids []int64
+	for _, p := range packed {
+		require.LessOrEqual(t, len(p), maxNotifyPayload)
+		for _, d := range unpack(p) {
+			ids = append(ids, d.ID)
+		}
+	}
+	require.Len(t, ids, 100)
+	for i, id := range ids {
+		require.Equal(t, int64(i+1), id)
+	}
+
+	require.Empty(t, pack(nil))
+	one := unpack(snaps[4])
+	require.Len(t, one, 1)
+	require.Equal(t, int64(5), one[0].ID)
+	require.Empty(t, unpack("{not json"))
+	require.Empty(t, unpack("[{not json"))
+}
