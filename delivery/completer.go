@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/rules"
 	"github.com/chatsidecar/chatsidecar/store"
 )
 
@@ -48,6 +49,10 @@ func completionOf(d *store.Delivery, ch *store.Channel, n *providers.Notificatio
 		ClearChannelError: ch.LastError != nil}
 	if r != nil {
 		c.MessageID, c.ThreadID = r.MessageID, r.ThreadID
+		if n.Filter == string(rules.Thread) {
+			// Providers reply into n.ThreadID only under a thread rule.
+			c.RepliedTo = n.ThreadID
+		}
 		if len(r.Extra) > 0 {
 			b, _ := json.Marshal(r.Extra)
 			c.Extra = string(b)

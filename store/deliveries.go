@@ -476,7 +476,12 @@ type Completion struct {
 	TopicID    int64  // 0 for a test message
 	MessageID  string // the platform's message id, "" when it gave none
 	ThreadID   string
-	Extra      string // provider-specific JSON for later edits
+	// RepliedTo is the thread the message was sent into as a reply, ""
+	// when it was not a reply. A ThreadID that differs from it means the
+	// platform started a new thread (the old root was deleted), which
+	// replaces the topic's thread in the channel.
+	RepliedTo string
+	Extra     string // provider-specific JSON for later edits
 	// ClearChannelError clears the channel's last error: the channel works.
 	ClearChannelError bool
 }
@@ -530,6 +535,8 @@ func (q *Queries) CompleteDeliveries(ctx context.Context, cs []Completion, at ti
 	type key struct{ ch, id int64 }
 	messages := map[key]Completion{}
 	threads := map[key]string{}
+	type move struct{ from, to string }
+	moved := map[key]move{}
 	var clear []int64
 	for _, c := range cs {
 		switch {
@@ -541,8 +548,11 @@ func (q *Queries) CompleteDeliveries(ctx context.Context, cs []Completion, at ti
 			}
 		}
 		if c.Action == ActionSend && c.ThreadID != "" && c.TopicID != 0 {
-			if _, ok := threads[key{c.ChannelID, c.TopicID}]; !ok {
-				threads[key{c.ChannelID, c.TopicID}] = c.ThreadID
+			k := key{c.ChannelID, c.TopicID}
+			if c.RepliedTo != "" && c.RepliedTo != c.ThreadID {
+				moved[k] = move{c.RepliedTo, c.ThreadID}
+			} else if _, ok := threads[k]; !ok {
+				threads[k] = c.ThreadID
 			}
 		}
 		if c.ClearChannelError {
@@ -583,6 +593,14 @@ func (q *Queries) CompleteDeliveries(ctx context.Context, cs []Completion, at ti
 		}
 		sb.WriteString(` ON CONFLICT (channel_id, topic_id) DO NOTHING`)
 		if err := db.Exec(sb.String(), targs...).Error; err != nil {
+			return err
+		}
+	}
+	for k, m := range moved {
+		// Only the root the reply was sent to is replaced, so a thread
+		// recorded since by another reply is kept.
+		if err := db.Exec(`UPDATE topic_threads SET thread_id = ? WHERE channel_id = ? AND topic_id = ? AND thread_id = ?`,
+			m.to, k.ch, k.id, m.from).Error; err != nil {
 			return err
 		}
 	}

@@ -93,6 +93,41 @@ func TestDeliveries(t *testing.T) {
 		thread, err := s.TopicThread(ctx, ch.ID, 10)
 		require.NoError(t, err)
 		require.Equal(t, "m1", thread)
+
+		// A reply sent into m1 that the platform put into a new thread
+		// (its root was deleted) moves the topic to that thread; a reply
+		// that stayed in its thread, or a first message, changes nothing.
+		complete := func(c store.Completion) {
+			t.Helper()
+			require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+				return q.CompleteDeliveries(ctx, []store.Completion{c}, at)
+			}))
+		}
+		complete(store.Completion{DeliveryID: ds[1].ID, ChannelID: ch.ID, Action: store.ActionSend, PostID: 2, TopicID: 10,
+			MessageID: "m2", ThreadID: "m1", RepliedTo: "m1"})
+		thread, err = s.TopicThread(ctx, ch.ID, 10)
+		require.NoError(t, err)
+		require.Equal(t, "m1", thread)
+		complete(store.Completion{DeliveryID: ds[1].ID, ChannelID: ch.ID, Action: store.ActionSend, PostID: 2, TopicID: 10,
+			MessageID: "m3", ThreadID: "m3", RepliedTo: "m1"})
+		thread, err = s.TopicThread(ctx, ch.ID, 10)
+		require.NoError(t, err)
+		require.Equal(t, "m3", thread, "the new root replaces the deleted one")
+		complete(store.Completion{DeliveryID: ds[1].ID, ChannelID: ch.ID, Action: store.ActionSend, PostID: 2, TopicID: 10,
+			MessageID: "m4", ThreadID: "m4", RepliedTo: "m1"})
+		thread, err = s.TopicThread(ctx, ch.ID, 10)
+		require.NoError(t, err)
+		require.Equal(t, "m3", thread, "a stale reply does not replace a thread recorded since")
+
+		// Work for several deliveries in one read; a missing id is absent.
+		ws, err := s.LoadWorks(ctx, []int64{ds[0].ID, ds[1].ID, ds[1].ID + 1000})
+		require.NoError(t, err)
+		require.Len(t, ws, 2)
+		require.Equal(t, `{"a":1}`, ws[ds[0].ID].Payload)
+		require.Equal(t, "m3", ws[ds[1].ID].TopicThread)
+		_, err = s.LoadWork(ctx, ds[1].ID+1000)
+		require.ErrorIs(t, err, store.ErrNotFound)
+
 		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
 			return q.CompleteDeliveries(ctx, []store.Completion{{DeliveryID: ds[0].ID, ChannelID: ch.ID, Action: store.ActionDelete, PostID: 1}}, at)
 		}))
