@@ -55,7 +55,11 @@ func ValidateChannelData(p Provider, field string, data map[string]any) (map[str
 			errs = append(errs, &FieldError{Field: f, Message: fmt.Sprintf("%s does not match %s", prm.Label, prm.Pattern)})
 			continue
 		}
-		if IsURLKey(prm.Key) && !isHTTPURL(s) {
+		// An empty value can only get here when the pattern allows it,
+		// which is how a provider marks an optional URL (Gitter's legacy
+		// REST base URL): nothing is sent to it, so there is no scheme to
+		// check. A given value is always checked.
+		if IsURLKey(prm.Key) && s != "" && !isHTTPURL(s) {
 			errs = append(errs, &FieldError{Field: f, Message: fmt.Sprintf("%s must be an http(s) URL", prm.Label)})
 			continue
 		}

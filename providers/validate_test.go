@@ -492,6 +492,73 @@ func TestValidateChannelDataURLParams(t *testing.T) {
 	}
 }
 
+// TestValidateChannelDataOptionalURLParam shows that a URL parameter whose
+// pattern allows an empty value may be left empty, while a given value must
+// still be an http(s) URL, and that a pattern refusing empty still refuses.
+func TestValidateChannelDataOptionalURLParam(t *testing.T) {
+	t.Parallel()
+	p := &urlParamProvider{testProvider{params: []providers.Param{
+		{Key: "api_url", Label: "API URL", Pattern: regexp.MustCompile(`^\S*$`)},
+		{Key: "webhook_url", Label: "Webhook URL", Pattern: regexp.MustCompile(`^\S+$`), Secret: true},
+	}}}
+	const hook = "https://chat.example.com/hooks/abc"
+	tests := []struct {
+		name string
+		data map[string]any
+		want map[string]string
+		errs map[string]string
+	}{
+		{
+			name: "optional URL left empty",
+			data: map[string]any{"api_url": "", "webhook_url": hook},
+			want: map[string]string{"api_url": "", "webhook_url": hook},
+		},
+		{
+			name: "optional URL given",
+			data: map[string]any{"api_url": "https://gitter.example.com/api", "webhook_url": hook},
+			want: map[string]string{"api_url": "https://gitter.example.com/api", "webhook_url": hook},
+		},
+		{
+			name: "optional URL given with another scheme",
+			data: map[string]any{"api_url": "ftp://gitter.example.com", "webhook_url": hook},
+			errs: map[string]string{"data.api_url": "API URL must be an http(s) URL"},
+		},
+		{
+			name: "optional URL given without scheme",
+			data: map[string]any{"api_url": "gitter.example.com/api", "webhook_url": hook},
+			errs: map[string]string{"data.api_url": "API URL must be an http(s) URL"},
+		},
+		{
+			name: "optional URL still required as a key",
+			data: map[string]any{"webhook_url": hook},
+			errs: map[string]string{"data.api_url": "API URL is required"},
+		},
+		{
+			name: "required URL empty is refused by its pattern",
+			data: map[string]any{"api_url": "", "webhook_url": ""},
+			errs: map[string]string{"data.webhook_url": "does not match"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := providers.ValidateChannelData(p, "data", tc.data)
+			if tc.errs == nil {
+				require.NoError(t, err)
+				require.Equal(t, tc.want, got)
+				return
+			}
+			require.Nil(t, got)
+			fe := fieldErrors(t, err)
+			require.Len(t, fe, len(tc.errs), "errors: %v", fe)
+			for field, msg := range tc.errs {
+				require.Contains(t, fe, field)
+				require.Contains(t, fe[field], msg)
+			}
+		})
+	}
+}
+
 func TestIsURLKey(t *testing.T) {
 	t.Parallel()
 	for key, want := range map[string]bool{
