@@ -45,13 +45,21 @@ var wantParams = map[string][]wantParam{
 	},
 	"matrix": {
 		{"name", `^\S+`, false, false},
-		// Extended to aliases; hidden in the reference but not a secret.
-		{"room_id", `^[!#]\S+:\S+$`, true, false},
+		// Extended to aliases and to room version 12 ids (no server
+		// part); hidden in the reference but not a secret.
+		{"room_id", `^(![A-Za-z0-9_-]{43}|[!#]\S+:\S+)$`, true, false},
 	},
 	"gitter": {
 		{"name", `^\S+$`, true, false},
-		// Replaces the reference's dead webhooks.gitter.im webhook_url.
-		{"room", `^([!#]\S+:\S+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$`, true, false},
+		// Added: gitter.im rooms are Matrix rooms now, named org/repo or
+		// by a Matrix room id or alias.
+		{"room", `^(![A-Za-z0-9_-]{43}|[!#]\S+:\S+|[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)$`, true, false},
+		// Added: matrix, or legacy for a self-hosted Gitter API.
+		{"transport", `^(matrix|legacy)$`, false, false},
+		// The reference's parameter, kept for the legacy activity feed:
+		// any host serving /e/<hook> (webhooks.gitter.im is gone), and
+		// empty for every channel not using it.
+		{"webhook_url", `^(https://[^/\s]+(/\S*)?/e/[^/\s]+)?$`, true, true},
 	},
 	"zulip": {
 		{"stream", `^\S+`, true, false},
@@ -89,8 +97,11 @@ var wantSettings = map[string][]string{
 		"excerpt_length", "transcript_quote", "signing_secret", "app_token", "api_base_url",
 	},
 	"telegram": {"access_token", "excerpt_length", "enable_slash_commands", "api_base_url"},
-	"discord":  {"message_content", "excerpt_length", "api_base_url"},
-	"guilded":  {"excerpt_length", "api_base_url"},
+	// username and avatar_url are not in the reference (which sends
+	// neither, so the webhook's own name and avatar show); Execute Webhook
+	// takes both.
+	"discord": {"message_content", "username", "avatar_url", "excerpt_length", "api_base_url"},
+	"guilded": {"excerpt_length", "api_base_url"},
 	"mattermost": {
 		"webhook_url", "incoming_webhook_token", "icon_url", "excerpt_length",
 		"server_url", "bot_token", "api_base_url",
@@ -99,12 +110,22 @@ var wantSettings = map[string][]string{
 		"homeserver", "access_token", "use_notice", "excerpt_length", "as_token", "hs_token",
 		"api_base_url",
 	},
+	// The reference's Gitter has only its enabled setting; these serve the
+	// Matrix transport and the legacy REST API.
 	"gitter": {
-		"homeserver", "access_token", "excerpt_length", "legacy_api_url", "legacy_token",
-		"api_base_url",
+		"homeserver", "access_token", "matrix_server_name", "excerpt_length",
+		"legacy_api_url", "legacy_token", "api_base_url",
 	},
-	"zulip":         {"server", "bot_email_address", "bot_api_key", "excerpt_length", "api_base_url"},
-	"rocketchat":    {"webhook_url", "excerpt_length", "api_base_url"},
+	// topic_per_forum_topic is the issue's "one Zulip topic per forum topic".
+	"zulip": {
+		"server", "bot_email_address", "bot_api_key", "excerpt_length",
+		"topic_per_forum_topic", "api_base_url",
+	},
+	// server_url, user_id and auth_token are the REST API (tmid threads,
+	// edits), used instead of the reference's incoming webhook when set.
+	"rocketchat": {
+		"webhook_url", "excerpt_length", "server_url", "user_id", "auth_token", "api_base_url",
+	},
 	"groupme":       {"bot_ids", "instance_names", "excerpt_length", "api_base_url"},
 	"teams":         {"excerpt_length", "api_base_url"},
 	"powerautomate": {"excerpt_length", "api_base_url"},
@@ -115,15 +136,19 @@ var wantSettings = map[string][]string{
 
 // wantDefaults pins the defaults the reference (or the brief) fixes.
 var wantDefaults = map[string]map[string]any{
-	"slack":         {"excerpt_length": 400, "transcript_quote": true},
-	"telegram":      {"excerpt_length": 400, "enable_slash_commands": true},
-	"matrix":        {"excerpt_length": 400, "homeserver": "https://matrix.org", "use_notice": true},
-	"gitter":        {"excerpt_length": 400, "homeserver": "https://matrix.org"},
+	"slack":    {"excerpt_length": 400, "transcript_quote": true},
+	"telegram": {"excerpt_length": 400, "enable_slash_commands": true},
+	"matrix":   {"excerpt_length": 400, "homeserver": "https://matrix.org", "use_notice": true},
+	// gitter.im's homeserver serves its client-server API at gitter.ems.host.
+	"gitter": {
+		"excerpt_length": 400, "homeserver": "https://gitter.ems.host",
+		"matrix_server_name": "gitter.im",
+	},
 	"googlechat":    {"excerpt_length": 100},
 	"discord":       {"excerpt_length": 400},
 	"guilded":       {"excerpt_length": 400},
 	"mattermost":    {"excerpt_length": 400},
-	"zulip":         {"excerpt_length": 400},
+	"zulip":         {"excerpt_length": 400, "topic_per_forum_topic": false},
 	"rocketchat":    {"excerpt_length": 400},
 	"groupme":       {"excerpt_length": 400},
 	"teams":         {"excerpt_length": 400},
@@ -163,6 +188,9 @@ var paramCases = []struct {
 	{"matrix", "room_id", "@bob:matrix.org", false},
 	{"matrix", "room_id", "!abc", false},
 	{"matrix", "room_id", "!abc:matrix.org\n!def:matrix.org", false},
+	{"matrix", "room_id", "!" + strings.Repeat("a", 43), true}, // room version 12
+	{"matrix", "room_id", "!" + strings.Repeat("a", 42), false},
+	{"matrix", "room_id", "!" + strings.Repeat("a", 43) + "=", false},
 	{"gitter", "room", "nodejs/node", true},
 	{"gitter", "room", "gitterHQ", true},
 	{"gitter", "room", "org/repo/sub.room", true},
@@ -173,6 +201,16 @@ var paramCases = []struct {
 	{"gitter", "room", "/org", false},
 	{"gitter", "room", "https://webhooks.gitter.im/e/abc", false},
 	{"gitter", "name", "two words", false},
+	{"gitter", "transport", "matrix", true},
+	{"gitter", "transport", "legacy", true},
+	{"gitter", "transport", "", false},
+	{"gitter", "transport", "rest", false},
+	{"gitter", "webhook_url", "", true}, // every channel not on the activity feed
+	{"gitter", "webhook_url", "https://webhooks.gitter.im/e/0123456789abcdef0123", true},
+	{"gitter", "webhook_url", "https://gitter.example.com/e/abc", true},
+	{"gitter", "webhook_url", "http://webhooks.gitter.im/e/abc", false},
+	{"gitter", "webhook_url", "https://webhooks.gitter.im/e/", false},
+	{"gitter", "webhook_url", "https://webhooks.gitter.im/abc", false},
 	{"zulip", "stream", "general", true},
 	{"zulip", "subject", "forum updates", true},
 	{"teams", "webhook_url", "http://contoso.webhook.office.com/x", false},
@@ -188,6 +226,15 @@ var paramCases = []struct {
 	{"webhook", "url", "http://10.0.0.5:9000/hook", true},
 	{"webhook", "url", "ftp://example.com/hook", false},
 	{"webhook", "url", "https://example.com/a b", false},
+}
+
+// emptyAllowed lists the parameters whose pattern accepts an empty value
+// on purpose (see paramCases): every other parameter must refuse it.
+var emptyAllowed = map[string]bool{
+	// With an incoming webhook the channel is ignored (the reference).
+	"slack.identifier": true,
+	// Only channels on the legacy activity feed have one.
+	"gitter.webhook_url": true,
 }
 
 func registry(t *testing.T) *providers.Registry {
@@ -281,7 +328,7 @@ func TestParamExamplesAndJunk(t *testing.T) {
 				data[prm.Key] = prm.Example
 
 				junk := []string{"  ", " leading-space"}
-				if p.ID() != "slack" { // see paramCases: Slack allows an empty identifier
+				if !emptyAllowed[p.ID()+"."+prm.Key] {
 					junk = append(junk, "")
 				}
 				// Patterns anchored at both ends must refuse a newline, so
@@ -422,16 +469,51 @@ func TestProvidersReturnCopies(t *testing.T) {
 	}
 }
 
-// TestCapabilities pins which providers have transports, so a provider
-// cannot start or stop delivering without this table changing.
+// TestCapabilities pins what each provider can do, so a provider cannot
+// gain or lose a capability without this table changing. Every provider
+// delivers. The reference threads only on Slack; the sidecar threads
+// wherever the platform lets a message name its thread root, and edits
+// wherever the platform returns a message id it can later edit.
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	want := map[string]providers.Capabilities{
-		"slack":   {Notify: true, Threads: true, Edits: true},
-		"webhook": {Notify: true},
+	type caps struct {
+		providers.Capabilities
+		tester bool // implements providers.ChannelTester
 	}
+	all := func(tester bool) caps {
+		return caps{providers.Capabilities{Notify: true, Threads: true, Edits: true}, tester}
+	}
+	notifyOnly := caps{Capabilities: providers.Capabilities{Notify: true}}
+	want := map[string]caps{
+		"slack":      all(true),
+		"mattermost": all(true), // REST API with a bot token
+		"rocketchat": all(true), // REST API with a bot token
+		"telegram":   all(true),
+		"discord":    all(true),
+		"matrix":     all(true),
+		"gitter":     all(true), // through Matrix or the legacy REST API
+		// Zulip threads by topic name, not by a root message, so it is
+		// no providers.Threader (see the zulip package); it edits.
+		"zulip": {providers.Capabilities{Notify: true, Edits: true}, true},
+		// Incoming webhooks can start a thread and reply in it (threadKey)
+		// but not edit or delete, nor check a space without posting.
+		"googlechat":    {Capabilities: providers.Capabilities{Notify: true, Threads: true}},
+		"groupme":       notifyOnly,
+		"guilded":       notifyOnly,
+		"teams":         notifyOnly,
+		"powerautomate": notifyOnly,
+		"webex":         notifyOnly,
+		"webhook":       notifyOnly,
+	}
+	require.Len(t, want, len(wantIDs))
 	for _, p := range registry(t).All() {
-		require.Equal(t, want[p.ID()], providers.CapabilitiesOf(p), p.ID())
+		w, ok := want[p.ID()]
+		require.True(t, ok, p.ID())
+		got := providers.CapabilitiesOf(p)
+		require.True(t, got.Notify, "%s must deliver", p.ID())
+		require.Equal(t, w.Capabilities, got, p.ID())
+		_, tester := p.(providers.ChannelTester)
+		require.Equal(t, w.tester, tester, "%s channel tester", p.ID())
 	}
 }
 
