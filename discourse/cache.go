@@ -3,7 +3,10 @@ package discourse
 import (
 	"container/list"
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,20 +26,25 @@ const (
 type TopicSource interface {
 	Topic(ctx context.Context, id int64) (*Topic, error)
 	Site(ctx context.Context) (*Site, error)
+	TagGroups(ctx context.Context) ([]TagGroup, error)
 }
 
 var _ TopicSource = (*Client)(nil)
 
 // CacheOptions configures a Cache.
 type CacheOptions struct {
-	// TTL is how long a fetched or put topic (and the site) is served
-	// without asking Discourse again. Default DefaultCacheTTL.
+	// TTL is how long a fetched or put topic (and the site, and the
+	// hidden tags) is served without asking Discourse again. Default
+	// DefaultCacheTTL.
 	TTL time.Duration
 	// MaxTopics bounds the number of cached topics; storing one more
 	// evicts the one stored longest ago. Default DefaultMaxTopics.
 	MaxTopics int
 	// Now is the clock, injectable for tests. Default time.Now.
 	Now func() time.Time
+	// Logger receives the tag-group failures HiddenTags does not return.
+	// Default: discard.
+	Logger *slog.Logger
 }
 
 // Cache serves topics and the site from memory in front of a
@@ -51,8 +59,10 @@ type CacheOptions struct {
 //   - PutTopic and Invalidate win over a fetch that was already running,
 //     whose result may predate them.
 //
-// Returned topics and sites are shared: treat them as read-only. A Cache
-// is safe for concurrent use.
+// HiddenTags follows the same rules but never fails; see there.
+//
+// Returned topics, sites and tag sets are shared: treat them as
+// read-only. A Cache is safe for concurrent use.
 type Cache struct {
 	src TopicSource
 	ttl time.Duration
@@ -66,6 +76,14 @@ type Cache struct {
 	site     *Site
 	siteExp  time.Time
 	siteCall *flight[*Site]
+
+	log        *slog.Logger
+	hidden     HiddenTags // last set read, nil before the first success
+	hiddenExp  time.Time
+	hiddenCall *flight[HiddenTags]
+	// forbiddenLogged makes a key that may not read tag groups warn once,
+	// not on every expiry.
+	forbiddenLogged atomic.Bool
 }
 
 type topicEntry struct {
@@ -94,6 +112,7 @@ func NewCache(src TopicSource, opts CacheOptions) *Cache {
 		ttl:      opts.TTL,
 		max:      opts.MaxTopics,
 		now:      opts.Now,
+		log:      opts.Logger,
 		topics:   make(map[int64]*list.Element),
 		order:    list.New(),
 		inflight: make(map[int64]*flight[*Topic]),
@@ -106,6 +125,9 @@ func NewCache(src TopicSource, opts CacheOptions) *Cache {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -221,6 +243,82 @@ func (c *Cache) InvalidateSite() {
 		c.siteCall = nil
 	}
 	c.site = nil
+}
+
+// HiddenTags returns the tags not everyone may see on the forum
+// (HiddenTagNames of the source's tag groups), from the cache or fetched
+// with the same sharing and TTL as Site. Notifications leave these tags
+// out, so the set is needed for every webhook, and a tag-group failure
+// must not hold up intake: instead of an error HiddenTags returns the
+// last set it read (nil, which hides nothing, if it never read one) and
+// logs the failure.
+//
+// ErrForbidden means the API key does not act as staff: Discourse keeps
+// tag groups from other users. That is not transient, so it is logged
+// once at warn and remembered for a TTL, like a success, rather than
+// asked again for every webhook. It matters less than it seems: such a
+// user's topic views already leave out the tags hidden from it.
+func (c *Cache) HiddenTags(ctx context.Context) HiddenTags {
+	c.mu.Lock()
+	if c.now().Before(c.hiddenExp) {
+		h := c.hidden
+		c.mu.Unlock()
+		return h
+	}
+	f := c.hiddenCall
+	if f == nil {
+		f = startFlight(ctx, c.fetchHidden, func(f *flight[HiddenTags]) {
+			if c.hiddenCall == f {
+				c.hiddenCall = nil
+			}
+			if f.detached {
+				return
+			}
+			switch {
+			case f.err == nil:
+				c.hidden, c.hiddenExp = f.val, c.now().Add(c.ttl)
+			case errors.Is(f.err, ErrForbidden):
+				c.hiddenExp = c.now().Add(c.ttl)
+			}
+		}, &c.mu)
+		c.hiddenCall = f
+	}
+	f.waiters++
+	c.mu.Unlock()
+	h, err := wait(ctx, f, &c.mu, func() {
+		if c.hiddenCall == f {
+			c.hiddenCall = nil
+		}
+	})
+	if err == nil {
+		return h
+	}
+	if ctx.Err() != nil {
+		// The fetch itself logs its failures; this caller gave up first.
+		c.log.WarnContext(ctx, "gave up waiting for the forum's tag groups; hiding the last known hidden tags", "error", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hidden
+}
+
+// fetchHidden reads the tag groups and logs a failure once per fetch (not
+// once per waiting caller), unless every caller gave up and cancelled it.
+func (c *Cache) fetchHidden(ctx context.Context) (HiddenTags, error) {
+	groups, err := c.src.TagGroups(ctx)
+	switch {
+	case err == nil:
+		return HiddenTagNames(groups), nil
+	case ctx.Err() != nil:
+	case errors.Is(err, ErrForbidden):
+		if c.forbiddenLogged.CompareAndSwap(false, true) {
+			c.log.WarnContext(ctx, "the Discourse API key may not read tag groups (only staff may, and the key must be valid); "+
+				"chat messages hide only the hidden tags last read, if any, and Discourse's own filtering of topic tags", "error", err)
+		}
+	default:
+		c.log.WarnContext(ctx, "could not read the forum's tag groups; hiding the last known hidden tags", "error", err)
+	}
+	return nil, err
 }
 
 // storeLocked caches t as the newest entry and evicts the oldest beyond

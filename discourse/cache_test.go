@@ -1,9 +1,12 @@
 package discourse_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatsidecar/chatsidecar/discourse"
+	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
 )
 
 // clock is an injectable Now that only moves when the test says so.
@@ -358,3 +362,114 @@ type sourceFunc func(ctx context.Context, id int64) (*discourse.Topic, error)
 
 func (f sourceFunc) Topic(ctx context.Context, id int64) (*discourse.Topic, error) { return f(ctx, id) }
 func (f sourceFunc) Site(context.Context) (*discourse.Site, error)                 { return &discourse.Site{}, nil }
+func (f sourceFunc) TagGroups(context.Context) ([]discourse.TagGroup, error)       { return nil, nil }
+
+// logBuffer collects a cache's log lines. The cache logs before it
+// releases the callers of a fetch, so a test reads it after its calls
+// without racing.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+func TestCacheHiddenTags(t *testing.T) {
+	t.Parallel()
+	var logs logBuffer
+	b := setupCache(t, discourse.CacheOptions{TTL: time.Minute, Logger: logs.logger()})
+	b.fake.AddTagGroup(discourse.TagGroup{Name: "Staff only", TagNames: discourse.Tags{"escalated"}, Permissions: map[string]int{"staff": 1}})
+	b.fake.AddTagGroup(discourse.TagGroup{Name: "Public", TagNames: discourse.Tags{"help"}})
+	gate := b.fake.Block("/tag_groups.json")
+
+	const n = 5
+	results := make(chan discourse.HiddenTags, n)
+	for range n {
+		go func() { results <- b.cache.HiddenTags(t.Context()) }()
+	}
+	<-gate.Arrived()
+	waitFor(t, "all callers join the tag-group fetch", func() bool { return b.cache.HiddenTagsWaitersForTest() == n })
+	gate.Release()
+	for range n {
+		h := <-results
+		require.True(t, h.Has("escalated"))
+		require.False(t, h.Has("help"))
+	}
+	require.Equal(t, 1, b.fake.Requests("/tag_groups.json"), "one fetch for every caller")
+
+	b.clock.Advance(59 * time.Second)
+	require.True(t, b.cache.HiddenTags(t.Context()).Has("escalated"))
+	require.Equal(t, 1, b.fake.Requests("/tag_groups.json"), "fresh")
+
+	// Expired, and the forum fails: the last known set is still hidden,
+	// the failure logged, and the next call asks again.
+	b.clock.Advance(time.Second)
+	b.fake.Fail(1, http.StatusServiceUnavailable)
+	require.True(t, b.cache.HiddenTags(t.Context()).Has("escalated"), "the last known set survives an outage")
+	require.Contains(t, logs.String(), "could not read the forum's tag groups")
+	b.fake.AddTagGroup(discourse.TagGroup{Name: "Beta", TagNames: discourse.Tags{"beta"}, Permissions: map[string]int{"beta-testers": 1}})
+	h := b.cache.HiddenTags(t.Context())
+	require.True(t, h.Has("beta"), "errors are not cached")
+	require.Equal(t, 3, b.fake.Requests("/tag_groups.json"))
+
+	// A 403 (the key's user lost staff) keeps the last known set as well,
+	// and is not asked again before the TTL.
+	b.clock.Advance(time.Minute)
+	b.fake.Fail(1, http.StatusForbidden)
+	require.True(t, b.cache.HiddenTags(t.Context()).Has("beta"))
+	require.True(t, b.cache.HiddenTags(t.Context()).Has("beta"))
+	require.Equal(t, 4, b.fake.Requests("/tag_groups.json"))
+}
+
+func TestCacheHiddenTagsWithoutAnyKnownSet(t *testing.T) {
+	t.Parallel()
+	var logs logBuffer
+	b := setupCache(t, discourse.CacheOptions{Logger: logs.logger()})
+	b.fake.AddTagGroup(discourse.TagGroup{Name: "Staff only", TagNames: discourse.Tags{"escalated"}, Permissions: map[string]int{"staff": 1}})
+	b.fake.Fail(1, http.StatusInternalServerError)
+	require.Nil(t, b.cache.HiddenTags(t.Context()), "nothing known yet: nothing hidden, and no error for intake")
+	require.Contains(t, logs.String(), "level=WARN")
+
+	// A caller that gives up gets the fallback at once.
+	gate := b.fake.Block("/tag_groups.json")
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan discourse.HiddenTags, 1)
+	go func() { done <- b.cache.HiddenTags(ctx) }()
+	<-gate.Arrived()
+	cancel()
+	require.Nil(t, <-done)
+	require.Contains(t, logs.String(), "gave up waiting")
+}
+
+// A key whose user is not staff gets 403 from /tag_groups.json. That does
+// not change by asking again, so it is logged once and, like a success,
+// not asked again before the TTL.
+func TestCacheHiddenTagsForbidden(t *testing.T) {
+	t.Parallel()
+	var logs logBuffer
+	fake := discoursetest.New(t, discoursetest.WithStaff(false))
+	clk := newClock()
+	cache := discourse.NewCache(fake.Client(), discourse.CacheOptions{TTL: time.Minute, Now: clk.Now, Logger: logs.logger()})
+	fake.AddTagGroup(discourse.TagGroup{Name: "Staff only", TagNames: discourse.Tags{"escalated"}, Permissions: map[string]int{"staff": 1}})
+
+	require.Nil(t, cache.HiddenTags(t.Context()))
+	require.Nil(t, cache.HiddenTags(t.Context()))
+	require.Equal(t, 1, fake.Requests("/tag_groups.json"), "remembered for the TTL")
+	clk.Advance(time.Minute)
+	require.Nil(t, cache.HiddenTags(t.Context()))
+	require.Equal(t, 2, fake.Requests("/tag_groups.json"), "asked again after the TTL: the key's user may have become staff")
+	require.Equal(t, 1, strings.Count(logs.String(), "may not read tag groups"), "warned once")
+	require.Contains(t, logs.String(), "level=WARN")
+}

@@ -172,6 +172,26 @@ func (c *Client) Site(ctx context.Context) (*Site, error) {
 	return &s, nil
 }
 
+// TagGroups fetches GET /tag_groups.json: every tag group with its tags
+// and who may see them, which is how the sidecar learns which tags are
+// hidden (HiddenTagNames). Only staff may read it: a key acting as
+// another user gets ErrForbidden. Go through Cache.HiddenTags rather than
+// calling it per event.
+func (c *Client) TagGroups(ctx context.Context) ([]TagGroup, error) {
+	var out struct {
+		TagGroups *[]TagGroup `json:"tag_groups"`
+	}
+	if err := c.get(ctx, "/tag_groups.json", nil, &out); err != nil {
+		return nil, err
+	}
+	if out.TagGroups == nil {
+		// A 200 without the list is not "no tag groups": a proxy or login
+		// page answered, and an empty set would show every tag.
+		return nil, errors.New("discourse: GET /tag_groups.json: response has no tag_groups")
+	}
+	return *out.TagGroups, nil
+}
+
 // Group fetches GET /groups/{name}.json.
 func (c *Client) Group(ctx context.Context, name string) (*Group, error) {
 	if name == "" {

@@ -123,6 +123,85 @@ func TestClientSiteAncestors(t *testing.T) {
 	require.Nil(t, site.Ancestors(top.ID))
 }
 
+func TestClientTagGroups(t *testing.T) {
+	t.Parallel()
+	for _, objectTags := range []bool{false, true} {
+		t.Run(map[bool]string{false: "names", true: "objects"}[objectTags], func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, discoursetest.WithObjectTags(objectTags))
+			b.fake.AddGroup(discourse.Group{Name: "beta-testers"})
+			staff := b.fake.AddTagGroup(discourse.TagGroup{Name: "Staff only", TagNames: discourse.Tags{"escalated", "legal"},
+				ParentTagNames: discourse.Tags{"support"}, OnePerTopic: true, Permissions: map[string]int{"staff": 1}})
+			b.fake.AddTagGroup(discourse.TagGroup{Name: "Beta", TagNames: discourse.Tags{"beta"},
+				Permissions: map[string]int{"beta-testers": discourse.TagGroupPermissionFull}})
+			b.fake.AddTagGroup(discourse.TagGroup{Name: "Announced", TagNames: discourse.Tags{"release"},
+				Permissions: map[string]int{"everyone": discourse.TagGroupPermissionReadonly, "staff": 1}})
+			b.fake.AddTagGroup(discourse.TagGroup{Name: "Open", TagNames: discourse.Tags{"help"}})
+
+			groups, err := b.client.TagGroups(t.Context())
+			require.NoError(t, err)
+			require.Len(t, groups, 4)
+			names := make([]string, 0, len(groups))
+			for _, g := range groups {
+				names = append(names, g.Name)
+			}
+			require.Equal(t, []string{"Announced", "Beta", "Open", "Staff only"}, names, "ordered by name")
+			got := groups[3]
+			require.Equal(t, staff.ID, got.ID)
+			require.Equal(t, discourse.Tags{"escalated", "legal"}, got.TagNames)
+			require.Equal(t, discourse.Tags{"support"}, got.ParentTagNames)
+			require.True(t, got.OnePerTopic)
+			require.True(t, groups[2].Public(), "a group without permissions is served as everyone: full")
+
+			hidden := discourse.HiddenTagNames(groups)
+			require.Len(t, hidden, 3)
+			for _, tag := range []string{"escalated", "legal", "beta"} {
+				require.True(t, hidden.Has(tag), tag)
+			}
+		})
+	}
+}
+
+// An API key whose user is not staff may not read tag groups, and, as on
+// a real forum, its topic views already leave out the hidden tags.
+func TestClientTagGroupsNotStaff(t *testing.T) {
+	t.Parallel()
+	b := setup(t, discoursetest.WithStaff(false))
+	b.fake.AddTagGroup(discourse.TagGroup{Name: "Staff only", TagNames: discourse.Tags{"escalated"}, Permissions: map[string]int{"staff": 1}})
+	topic := b.fake.AddTopic(discourse.Topic{Title: "Customer is upset", Tags: discourse.Tags{"escalated", "billing"}})
+
+	_, err := b.client.TagGroups(t.Context())
+	require.ErrorIs(t, err, discourse.ErrForbidden)
+	var ae *discourse.APIError
+	require.ErrorAs(t, err, &ae)
+	require.Equal(t, "invalid_access", ae.Type)
+
+	got, err := b.client.Topic(t.Context(), topic.ID)
+	require.NoError(t, err)
+	require.Equal(t, discourse.Tags{"billing"}, got.Tags)
+}
+
+// A 200 that is not a tag-group list (a proxy or login page answered)
+// is an error, not "no tag groups", which would hide nothing.
+func TestClientTagGroupsNeedTheList(t *testing.T) {
+	t.Parallel()
+	for body, wantErr := range map[string]bool{`{}`: true, `{"tag_groups":null}`: true, `{"tag_groups":[]}`: false} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte(body))
+		}))
+		t.Cleanup(srv.Close)
+		c, err := discourse.New(discourse.Options{BaseURL: srv.URL})
+		require.NoError(t, err)
+		groups, err := c.TagGroups(t.Context())
+		if wantErr {
+			require.Error(t, err, body)
+			continue
+		}
+		require.NoError(t, err, body)
+		require.Empty(t, groups)
+	}
+}
+
 func TestClientNotFound(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

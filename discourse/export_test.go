@@ -21,3 +21,13 @@ func (c *Cache) SiteWaitersForTest() int {
 	}
 	return 0
 }
+
+// HiddenTagsWaitersForTest is WaitersForTest for the tag-group fetch.
+func (c *Cache) HiddenTagsWaitersForTest() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hiddenCall != nil {
+		return c.hiddenCall.waiters
+	}
+	return 0
+}

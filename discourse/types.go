@@ -368,3 +368,129 @@ func AvatarURL(base, template string, size int) string {
 	}
 	return origin + prefix + t
 }
+
+// Tag group permission types (TagGroupPermission.permission_types): who a
+// tag group names in its permissions may see and use its tags (full) or
+// only see them (readonly).
+const (
+	TagGroupPermissionFull     = 1
+	TagGroupPermissionReadonly = 3
+)
+
+// TagGroup is one entry of GET /tag_groups.json, which only staff may
+// read. Discourse has serialized it two ways, and UnmarshalJSON accepts
+// both: older versions send tag_names and parent_tag_name as name lists
+// and key permissions by group name (automatic groups by their names,
+// "everyone", "staff", …); newer ones send tags and parent_tag as
+// [{"id","name","slug"}] and key permissions by group id ("0" is
+// everyone).
+type TagGroup struct {
+	ID   int64
+	Name string
+	// TagNames are the group's tags (synonyms excluded).
+	TagNames Tags
+	// ParentTagNames holds the tag a topic needs before it may use the
+	// group's tags; at most one. The parent is not a member of the group,
+	// so the group's permissions do not hide it.
+	ParentTagNames Tags
+	OnePerTopic    bool
+	// Permissions maps a group (name or id, see above) to a
+	// TagGroupPermission* type. Discourse answers {"everyone": full} (or
+	// {"0": full}) for a group without permission rows, which is public.
+	Permissions map[string]int
+}
+
+// tagGroupWire has both serializations' fields. The newer form's lists
+// are omitted when empty, so a written group reads back the same.
+type tagGroupWire struct {
+	ID            int64          `json:"id"`
+	Name          string         `json:"name"`
+	TagNames      Tags           `json:"tag_names"`
+	Tags          Tags           `json:"tags,omitempty"`
+	ParentTagName Tags           `json:"parent_tag_name"`
+	ParentTag     Tags           `json:"parent_tag,omitempty"`
+	OnePerTopic   bool           `json:"one_per_topic"`
+	Permissions   map[string]int `json:"permissions"`
+}
+
+// UnmarshalJSON reads either serialization; when both name and object
+// lists are present the name list wins.
+func (g *TagGroup) UnmarshalJSON(data []byte) error {
+	var w tagGroupWire
+	if err := json.Unmarshal(data, &w); err != nil {
+		return err
+	}
+	*g = TagGroup{ID: w.ID, Name: w.Name, TagNames: w.TagNames, ParentTagNames: w.ParentTagName,
+		OnePerTopic: w.OnePerTopic, Permissions: w.Permissions}
+	if g.TagNames == nil {
+		g.TagNames = w.Tags
+	}
+	if g.ParentTagNames == nil {
+		g.ParentTagNames = w.ParentTag
+	}
+	return nil
+}
+
+// MarshalJSON writes the older, name-keyed form.
+func (g TagGroup) MarshalJSON() ([]byte, error) {
+	return json.Marshal(tagGroupWire{ID: g.ID, Name: g.Name, TagNames: g.TagNames, ParentTagName: g.ParentTagNames,
+		OnePerTopic: g.OnePerTopic, Permissions: g.Permissions})
+}
+
+// Public reports whether everyone may see the group's tags: its
+// permissions name the everyone group ("everyone" in the older
+// serialization, id "0" in the newer), with full or readonly access, or
+// it has none, which Discourse treats as public.
+func (g TagGroup) Public() bool {
+	if len(g.Permissions) == 0 {
+		return true
+	}
+	for k := range g.Permissions {
+		if k == "everyone" || k == "0" {
+			return true
+		}
+	}
+	return false
+}
+
+// HiddenTags is a set of tag names that not everyone may see on the forum
+// (staff-only tags and tags restricted to groups), compared
+// case-insensitively because Discourse tag names are unique regardless
+// of case. A nil set hides nothing. Sets handed out by Cache are shared:
+// treat them as read-only.
+type HiddenTags map[string]struct{}
+
+// Has reports whether tag is hidden.
+func (h HiddenTags) Has(tag string) bool {
+	if len(h) == 0 {
+		return false
+	}
+	_, ok := h[strings.ToLower(tag)]
+	return ok
+}
+
+// HiddenTagNames returns the tags that groups hide from everyone: every
+// tag of a group that is not Public. This is DiscourseTagging's
+// hidden_tags_query as Discourse long had it (a tag in any tag group
+// whose permissions lack the everyone group is hidden from users who are
+// not staff). Newer Discourse versions show a tag that is also in a
+// public group to everyone; the sidecar still hides it, because it cannot
+// tell which rule the forum applies and a tag left out of a chat message
+// costs far less than a staff-only tag shown in one. A parent tag is not
+// hidden by its group's permissions. It returns nil when nothing is
+// hidden.
+func HiddenTagNames(groups []TagGroup) HiddenTags {
+	var out HiddenTags
+	for _, g := range groups {
+		if g.Public() {
+			continue
+		}
+		for _, name := range g.TagNames {
+			if out == nil {
+				out = make(HiddenTags)
+			}
+			out[strings.ToLower(name)] = struct{}{}
+		}
+	}
+	return out
+}

@@ -244,3 +244,113 @@ func TestSiteUnmarshal(t *testing.T) {
 	require.Equal(t, []Category{{ID: 1, Name: "A", Slug: "a", Color: "0088CC", TextColor: "FFFFFF", ReadRestricted: true}}, s.Ancestors(2))
 	require.Equal(t, []Group{{ID: 1, Name: "admins"}}, s.Groups)
 }
+
+// Both serializations of GET /tag_groups.json entries decode to the same
+// TagGroup: the older one (TagGroupSerializer with tag_names and
+// name-keyed permissions) and the newer one (tag objects, permissions
+// keyed by group id).
+func TestTagGroupUnmarshal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want TagGroup
+	}{
+		{
+			name: "names",
+			in: `{"id":4,"name":"Staff only","tag_names":["escalated","legal"],"parent_tag_name":["support"],
+				"one_per_topic":true,"permissions":{"staff":1}}`,
+			want: TagGroup{ID: 4, Name: "Staff only", TagNames: Tags{"escalated", "legal"}, ParentTagNames: Tags{"support"},
+				OnePerTopic: true, Permissions: map[string]int{"staff": 1}},
+		},
+		{
+			name: "objects",
+			in: `{"id":4,"name":"Staff only","tags":[{"id":9,"name":"escalated","slug":"escalated"}],
+				"parent_tag":[{"id":2,"name":"support","slug":"support"}],"one_per_topic":false,"permissions":{"3":1}}`,
+			want: TagGroup{ID: 4, Name: "Staff only", TagNames: Tags{"escalated"}, ParentTagNames: Tags{"support"},
+				Permissions: map[string]int{"3": 1}},
+		},
+		{
+			name: "no parent",
+			in:   `{"id":1,"name":"Public","tag_names":["a"],"parent_tag_name":[],"permissions":{"everyone":1}}`,
+			want: TagGroup{ID: 1, Name: "Public", TagNames: Tags{"a"}, Permissions: map[string]int{"everyone": 1}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got TagGroup
+			require.NoError(t, json.Unmarshal([]byte(tt.in), &got))
+			require.Equal(t, tt.want, got)
+
+			data, err := json.Marshal(got)
+			require.NoError(t, err)
+			var again TagGroup
+			require.NoError(t, json.Unmarshal(data, &again))
+			require.Equal(t, got, again, "round trip through the name form")
+		})
+	}
+}
+
+func TestHiddenTagNames(t *testing.T) {
+	t.Parallel()
+	everyone := map[string]int{"everyone": TagGroupPermissionFull}
+	tests := []struct {
+		name   string
+		groups []TagGroup
+		hidden []string
+		shown  []string
+	}{
+		{name: "no groups", shown: []string{"a"}},
+		{
+			name:   "public and readonly groups hide nothing",
+			groups: []TagGroup{{TagNames: Tags{"a"}, Permissions: everyone}, {TagNames: Tags{"b"}, Permissions: map[string]int{"everyone": TagGroupPermissionReadonly, "staff": 1}}},
+			shown:  []string{"a", "b"},
+		},
+		{
+			name:   "no permissions is public",
+			groups: []TagGroup{{TagNames: Tags{"a"}}},
+			shown:  []string{"a"},
+		},
+		{
+			name:   "staff only",
+			groups: []TagGroup{{TagNames: Tags{"escalated", "Legal"}, ParentTagNames: Tags{"support"}, Permissions: map[string]int{"staff": 1}}},
+			hidden: []string{"escalated", "legal", "LEGAL"},
+			shown:  []string{"support", "other"},
+		},
+		{
+			name:   "a custom group",
+			groups: []TagGroup{{TagNames: Tags{"beta"}, Permissions: map[string]int{"beta-testers": TagGroupPermissionReadonly}}},
+			hidden: []string{"beta"},
+		},
+		{
+			name:   "newer form: everyone is id 0",
+			groups: []TagGroup{{TagNames: Tags{"a"}, Permissions: map[string]int{"0": 1}}, {TagNames: Tags{"b"}, Permissions: map[string]int{"3": 1}}},
+			hidden: []string{"b"},
+			shown:  []string{"a"},
+		},
+		{
+			// Discourse's long-standing hidden_tags_query hides it; newer
+			// versions would show it. Hiding cannot leak.
+			name:   "in a public and a restricted group",
+			groups: []TagGroup{{TagNames: Tags{"a"}, Permissions: everyone}, {TagNames: Tags{"a"}, Permissions: map[string]int{"staff": 1}}},
+			hidden: []string{"a"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := HiddenTagNames(tt.groups)
+			for _, tag := range tt.hidden {
+				require.True(t, h.Has(tag), tag)
+			}
+			for _, tag := range tt.shown {
+				require.False(t, h.Has(tag), tag)
+			}
+			if len(tt.hidden) == 0 {
+				require.Nil(t, h, "nothing hidden is nil")
+			}
+		})
+	}
+	require.False(t, HiddenTags(nil).Has("a"))
+}

@@ -3,8 +3,10 @@
 // sends, so that tests never need a live forum.
 //
 // The fake answers in Discourse's own shapes (external-apis §B): topic
-// views with details and post_stream, tags as strings or objects, 403
-// invalid_access for bad credentials, and both forms of 429. It is state,
+// views with details and post_stream, tags as strings or objects, tag
+// groups in both serializations, 403 invalid_access for bad credentials
+// (and for staff-only endpoints when the API user is not staff), and
+// both forms of 429. It is state,
 // not a script: tests add categories, topics and posts, then read back
 // what the code under test created.
 package discoursetest
@@ -14,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -53,6 +56,10 @@ const invalidAccess = `{"errors":["You are not permitted to view the requested r
 // notFound is Discourse's 404 body.
 const notFound = `{"errors":["The requested URL or resource could not be found."],"error_type":"not_found"}`
 
+// notStaff is Discourse's 403 body for an endpoint only staff may use
+// (Discourse::InvalidAccess without the credentials message).
+const notStaff = `{"errors":["You are not permitted to view the requested resource."],"error_type":"invalid_access"}`
+
 // Option configures a Server.
 type Option func(*Server)
 
@@ -77,6 +84,13 @@ func WithObjectTags(on bool) Option {
 	return func(s *Server) { s.objectTags = on }
 }
 
+// WithStaff sets whether the API user is staff (the default). A user who
+// is not gets 403 from GET /tag_groups.json and, like on a real forum,
+// topic views without the tags hidden from everyone.
+func WithStaff(on bool) Option {
+	return func(s *Server) { s.notStaff = !on }
+}
+
 // Server is the fake. Its methods are safe to call from the test while
 // requests are being served; they must be called from the test's
 // goroutine when they can fail the test (the Add* methods).
@@ -88,12 +102,14 @@ type Server struct {
 	username   string
 	pageSize   int
 	objectTags bool
+	notStaff   bool
 
 	mu         sync.Mutex
 	categories []discourse.Category
 	topics     map[int64]*discourse.Topic
 	posts      map[int64]*discourse.Post
 	groups     map[string]discourse.Group
+	tagGroups  []discourse.TagGroup
 	users      map[string]discourse.User
 	tagIDs     map[string]int64
 	nextID     map[string]int64 // per kind: "category", "topic", "post", …
@@ -145,6 +161,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.mux.HandleFunc("GET /posts.json", s.handleLatestPosts)
 	s.mux.HandleFunc("POST /posts.json", s.handleCreatePost)
 	s.mux.HandleFunc("GET /site.json", s.handleSite)
+	s.mux.HandleFunc("GET /tag_groups.json", s.handleTagGroups)
 	s.mux.HandleFunc("GET /groups/{file}", s.handleGroup)
 	s.mux.HandleFunc("GET /u/{file}", s.handleUser)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -479,6 +496,24 @@ func (s *Server) AddGroup(g discourse.Group) discourse.Group {
 	return g
 }
 
+// AddTagGroup stores g (ID filled when zero), replacing a group of the
+// same id. Permissions are keyed by group name as in the older
+// serialization ("everyone", "staff", or a group's name); WithObjectTags
+// serves them in the newer form, keyed by group id. A group with no
+// permissions is public, as in Discourse.
+func (s *Server) AddTagGroup(g discourse.TagGroup) discourse.TagGroup {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g.ID == 0 {
+		g.ID = s.newID("tag_group")
+	}
+	s.seeID("tag_group", g.ID)
+	g = cloneTagGroup(g)
+	s.tagGroups = slices.DeleteFunc(s.tagGroups, func(o discourse.TagGroup) bool { return o.ID == g.ID })
+	s.tagGroups = append(s.tagGroups, g)
+	return cloneTagGroup(g)
+}
+
 // AddUser stores u (ID filled when zero) under its username. Posts
 // created through the API take the acting user's id from here (-1 for
 // an unknown user, Discourse's system user).
@@ -556,6 +591,10 @@ func (s *Server) handleTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := cloneTopic(*stored)
+	if s.notStaff {
+		hidden := discourse.HiddenTagNames(s.tagGroups)
+		t.Tags = slices.DeleteFunc(t.Tags, hidden.Has)
+	}
 	obj, err := s.topicObjectLocked(t, s.objectTags)
 	posts := s.sortedPostsLocked(func(p *discourse.Post) bool { return p.TopicID == id && p.DeletedAt == nil })
 	var groups []map[string]any
@@ -756,6 +795,72 @@ func (s *Server) handleSite(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
+// autoGroupID is the id of one of Discourse's automatic groups
+// (Group::AUTO_GROUPS), for the newer tag-group serialization, which keys
+// permissions by group id.
+func autoGroupID(name string) (int64, bool) {
+	switch name {
+	case "everyone":
+		return 0, true
+	case "admins":
+		return 1, true
+	case "moderators":
+		return 2, true
+	case "staff":
+		return 3, true
+	}
+	if n, ok := strings.CutPrefix(name, "trust_level_"); ok && len(n) == 1 && n[0] >= '0' && n[0] <= '4' {
+		return 10 + int64(n[0]-'0'), true
+	}
+	return 0, false
+}
+
+// handleTagGroups serves GET /tag_groups.json, ordered by name as
+// Discourse orders it: 403 for a user who is not staff; tag_names,
+// parent_tag_name and name-keyed permissions, or with WithObjectTags the
+// newer tags, parent_tag and id-keyed permissions.
+func (s *Server) handleTagGroups(w http.ResponseWriter, _ *http.Request) {
+	if s.notStaff {
+		writeRaw(w, http.StatusForbidden, notStaff)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	groups := make([]discourse.TagGroup, 0, len(s.tagGroups))
+	for _, g := range s.tagGroups {
+		groups = append(groups, cloneTagGroup(g))
+	}
+	slices.SortFunc(groups, func(a, b discourse.TagGroup) int {
+		return cmp.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	out := make([]any, 0, len(groups))
+	for _, g := range groups {
+		perms := g.Permissions
+		if len(perms) == 0 {
+			perms = map[string]int{"everyone": discourse.TagGroupPermissionFull}
+		}
+		if !s.objectTags {
+			g.Permissions = perms
+			out = append(out, g)
+			continue
+		}
+		byID := make(map[string]int, len(perms))
+		for name, level := range perms {
+			id, ok := autoGroupID(name)
+			if !ok {
+				id = s.groups[name].ID
+			}
+			byID[strconv.FormatInt(id, 10)] = level
+		}
+		parent := s.tagObjectsLocked(g.ParentTagNames)
+		out = append(out, map[string]any{
+			"id": g.ID, "name": g.Name, "tags": s.tagObjectsLocked(g.TagNames), "parent_tag": parent,
+			"one_per_topic": g.OnePerTopic, "permissions": byID,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tag_groups": out})
+}
+
 func (s *Server) handleGroup(w http.ResponseWriter, r *http.Request) {
 	name, _ := strings.CutSuffix(r.PathValue("file"), ".json")
 	s.mu.Lock()
@@ -844,6 +949,13 @@ func cloneTopic(t discourse.Topic) discourse.Topic {
 		t.CreatedBy = &u
 	}
 	return t
+}
+
+func cloneTagGroup(g discourse.TagGroup) discourse.TagGroup {
+	g.TagNames = slices.Clone(g.TagNames)
+	g.ParentTagNames = slices.Clone(g.ParentTagNames)
+	g.Permissions = maps.Clone(g.Permissions)
+	return g
 }
 
 func clonePost(p discourse.Post) discourse.Post {
