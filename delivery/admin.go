@@ -66,9 +66,11 @@ func (a *Admin) TestChannel(ctx context.Context, channelID, topicID int64) (*sto
 			return nil, fmt.Errorf("read the first post of topic %d: %w", topicID, err)
 		}
 		site, _ := in.opts.Topics.Site(ctx)
-		n = BuildNotification(providers.PostCreated, in.forum(site, ""), p, factsOf(t))
+		// A test message is a chat message like any other: no hidden tags.
+		hidden := in.opts.Topics.HiddenTags(ctx)
+		n = BuildNotification(providers.PostCreated, in.forum(site, hidden, ""), p, factsOf(t))
 	} else {
-		n = SampleNotification(in.forum(nil, ""), time.Now().UTC())
+		n = SampleNotification(in.forum(nil, nil, ""), time.Now().UTC())
 	}
 	payload, err := json.Marshal(&n)
 	if err != nil {

@@ -50,10 +50,14 @@ type Outcome struct {
 }
 
 // TopicSource is the Discourse API as intake needs it; *discourse.Cache
-// implements it. Nil means no API is configured.
+// implements it. Nil means no API is configured, and then no tag is known
+// to be hidden: webhooks do not say which tags are staff-only.
 type TopicSource interface {
 	Topic(ctx context.Context, id int64) (*discourse.Topic, error)
 	Site(ctx context.Context) (*discourse.Site, error)
+	// HiddenTags never fails: an unreadable set must not hold up a
+	// webhook, so it answers the last known set (nil when none).
+	HiddenTags(ctx context.Context) discourse.HiddenTags
 	PutTopic(t *discourse.Topic)
 }
 
@@ -169,7 +173,7 @@ func (in *Intake) AcceptPost(ctx context.Context, event, source, instance string
 	if in.opts.Topics != nil {
 		// API reads happen here, outside the writers, so a slow forum
 		// delays only its own webhook.
-		it.facts, it.site = in.topicFacts(ctx, p.TopicID)
+		it.facts, it.site, it.hidden = in.topicFacts(ctx, p.TopicID)
 	}
 	select {
 	case in.queue <- it:
@@ -197,6 +201,7 @@ type postItem struct {
 	post                    *discourse.Post
 	facts                   *TopicFacts // nil until known
 	site                    *discourse.Site
+	hidden                  discourse.HiddenTags
 	done                    chan itemResult
 
 	ev *store.ForumEvent
@@ -311,7 +316,7 @@ func (in *Intake) persist(ctx context.Context, items []*postItem) error {
 	evs := make([]*store.ForumEvent, len(items))
 	for i, it := range items {
 		p := it.post
-		n := BuildNotification(kinds[it.event], in.forum(it.site, it.instance), p, it.facts)
+		n := BuildNotification(kinds[it.event], in.forum(it.site, it.hidden, it.instance), p, it.facts)
 		payload, err := json.Marshal(&n)
 		if err != nil {
 			return err
@@ -459,11 +464,12 @@ func (in *Intake) acceptTopic(ctx context.Context, event string, t *discourse.To
 	return Outcome{Status: Accepted, EventID: ev.ID}, nil
 }
 
-// topicFacts reads a topic and the site through the Discourse API. On
-// failure it returns nil facts, and the writer falls back to the facts
-// topic webhooks stored (loadFacts), because a webhook must not be lost to
-// an API outage.
-func (in *Intake) topicFacts(ctx context.Context, topicID int64) (*TopicFacts, *discourse.Site) {
+// topicFacts reads a topic, the site and the hidden tags through the
+// Discourse API. On failure it returns nil facts, and the writer falls
+// back to the facts topic webhooks stored (loadFacts), because a webhook
+// must not be lost to an API outage. The hidden tags are read whatever
+// happens to the topic: stored facts carry hidden tags too.
+func (in *Intake) topicFacts(ctx context.Context, topicID int64) (*TopicFacts, *discourse.Site, discourse.HiddenTags) {
 	// Discourse gives up on a webhook after 20 s; a slow or down forum
 	// API must not make the sidecar miss it.
 	ctx, cancel := context.WithTimeout(ctx, apiLookupTimeout)
@@ -472,12 +478,13 @@ func (in *Intake) topicFacts(ctx context.Context, topicID int64) (*TopicFacts, *
 	if err != nil {
 		in.log.WarnContext(ctx, "could not read the forum's categories", "error", err)
 	}
+	hidden := in.opts.Topics.HiddenTags(ctx)
 	t, err := in.opts.Topics.Topic(ctx, topicID)
 	if err != nil {
 		in.log.WarnContext(ctx, "could not read the topic from Discourse; matching on the webhook payload", "topic", topicID, "error", err)
-		return nil, site
+		return nil, site, hidden
 	}
-	return factsOf(t), site
+	return factsOf(t), site, hidden
 }
 
 // currentIndex returns the match index, rebuilding it first when rules
@@ -544,10 +551,10 @@ func (in *Intake) rebuild(ctx context.Context, q *store.Queries) error {
 
 // forum is the forum-wide context; instance (X-Discourse-Instance) is the
 // forum URL when none is configured.
-func (in *Intake) forum(site *discourse.Site, instance string) ForumInfo {
+func (in *Intake) forum(site *discourse.Site, hidden discourse.HiddenTags, instance string) ForumInfo {
 	base := in.opts.BaseURL
 	if base == "" {
 		base = instance
 	}
-	return ForumInfo{BaseURL: base, Title: in.opts.Title, Names: in.opts.Names, Site: site}
+	return ForumInfo{BaseURL: base, Title: in.opts.Title, Names: in.opts.Names, Site: site, HiddenTags: hidden}
 }

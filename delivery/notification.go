@@ -81,10 +81,20 @@ type ForumInfo struct {
 	Names   NameSettings
 	// Site gives category names, colours and parents; nil without the API.
 	Site *discourse.Site
+	// HiddenTags are the tags not everyone may see on the forum, which
+	// notifications leave out. Nil without the API, or when the API key may
+	// not read tag groups: then no tag is known to be hidden.
+	HiddenTags discourse.HiddenTags
 }
 
 // BuildNotification renders a post for chat, independent of any platform.
 // It is pure: everything it needs is passed in.
+//
+// Topic.Tags leaves out forum.HiddenTags, because a chat channel is not
+// the forum's staff and a staff-only tag ("escalated", "legal") can say
+// more than the post. That is display only: MatchEvent still gets every
+// tag, since admins may route on staff tags, e.g. send "escalated" topics
+// to a staff channel, whose message then does not name the tag.
 func BuildNotification(kind providers.EventKind, forum ForumInfo, p *discourse.Post, t *TopicFacts) providers.Notification {
 	base := strings.TrimRight(forum.BaseURL, "/")
 	title, slug := p.TopicTitle, p.TopicSlug
@@ -106,7 +116,7 @@ func BuildNotification(kind providers.EventKind, forum ForumInfo, p *discourse.P
 		Kind: kind,
 		Site: providers.Site{Title: forum.Title, BaseURL: base},
 		Topic: providers.Topic{
-			ID: p.TopicID, Title: title, URL: topicURL, Tags: t.Tags,
+			ID: p.TopicID, Title: title, URL: topicURL, Tags: shownTags(t.Tags, forum.HiddenTags),
 		},
 		Post: providers.Post{
 			ID: p.ID, Number: p.PostNumber, Version: p.Version, URL: postURL,
@@ -124,6 +134,22 @@ func BuildNotification(kind providers.EventKind, forum ForumInfo, p *discourse.P
 		n.Topic.Category = category(forum.Site, *cid, p.CategorySlug)
 	}
 	return n
+}
+
+// shownTags is tags without the hidden ones, in their order. It copies
+// rather than filtering in place, because tags are the topic facts that
+// matching reads as well.
+func shownTags(tags []string, hidden discourse.HiddenTags) []string {
+	if len(hidden) == 0 {
+		return tags
+	}
+	var out []string
+	for _, tag := range tags {
+		if !hidden.Has(tag) {
+			out = append(out, tag)
+		}
+	}
+	return out
 }
 
 // category builds the category with its parents from the site data, or a
@@ -165,7 +191,8 @@ func absolute(base, u string) string {
 	return base + u
 }
 
-// MatchEvent is the matcher's view of a post and its topic.
+// MatchEvent is the matcher's view of a post and its topic. It has every
+// tag, hidden ones included: see BuildNotification.
 func MatchEvent(p *discourse.Post, t *TopicFacts, site *discourse.Site) rules.Event {
 	archetype := p.TopicArchetype
 	if archetype == "" {

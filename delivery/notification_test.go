@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -90,4 +91,37 @@ func TestBuildNotificationAndMatchEvent(t *testing.T) {
 	require.Equal(t, "@jane", n.Author.DisplayName)
 	p.TopicArchetype = "private_message"
 	require.Nil(t, MatchEvent(p, &TopicFacts{AllowedGroups: []string{"staff"}}, nil).CategoryID)
+}
+
+// Hidden (staff-only) tags never reach chat, but matching still sees
+// them, so a rule on a staff tag keeps working.
+func TestBuildNotificationLeavesOutHiddenTags(t *testing.T) {
+	t.Parallel()
+	staffOnly := discourse.HiddenTagNames([]discourse.TagGroup{
+		{TagNames: discourse.Tags{"escalated", "Legal"}, Permissions: map[string]int{"staff": discourse.TagGroupPermissionFull}},
+	})
+	tests := []struct {
+		name   string
+		tags   []string
+		hidden discourse.HiddenTags
+		want   []string
+	}{
+		{name: "no hidden set (no API)", tags: []string{"escalated", "billing"}, hidden: nil, want: []string{"escalated", "billing"}},
+		{name: "public tags only", tags: []string{"billing", "help"}, hidden: staffOnly, want: []string{"billing", "help"}},
+		{name: "hidden and public", tags: []string{"escalated", "billing", "help"}, hidden: staffOnly, want: []string{"billing", "help"}},
+		{name: "case-insensitive", tags: []string{"legal", "billing"}, hidden: staffOnly, want: []string{"billing"}},
+		{name: "only hidden", tags: []string{"escalated", "legal"}, hidden: staffOnly, want: nil},
+		{name: "no tags", tags: nil, hidden: staffOnly, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			facts := &TopicFacts{ID: 9, Tags: slices.Clone(tt.tags)}
+			p := &discourse.Post{ID: 90, TopicID: 9, PostNumber: 1, PostType: 1, Username: "jane", TopicTitle: "Refund", TopicSlug: "refund"}
+			n := BuildNotification(providers.PostCreated, ForumInfo{BaseURL: "https://f.org", HiddenTags: tt.hidden}, p, facts)
+			require.Equal(t, tt.want, n.Topic.Tags)
+			require.Equal(t, tt.tags, facts.Tags, "the facts are not modified")
+			require.Equal(t, tt.tags, MatchEvent(p, facts, nil).Tags, "matching sees every tag")
+		})
+	}
 }

@@ -69,7 +69,7 @@ func (c *cli) buildApp(ctx context.Context, st *store.Store, reg *providers.Regi
 			APIUsername: cfg.DiscourseAPIUsername}); err != nil {
 			return nil, fmt.Errorf("discourse client: %w", err)
 		}
-		iopts.Topics = discourse.NewCache(client, discourse.CacheOptions{})
+		iopts.Topics = discourse.NewCache(client, discourse.CacheOptions{Logger: c.log})
 		iopts.Posts = client
 	} else {
 		c.log.InfoContext(ctx, "no Discourse API configured: matching uses webhook payloads only, and there is no catch-up of missed webhooks")

@@ -738,3 +738,47 @@ func TestE2E_WebhookSurvivesAHungForumAPI(t *testing.T) {
 	require.Contains(t, string(b), `"deliveries":1`)
 	require.Equal(t, "DELIVERED", s.waitDeliveries(ch, 1)[0].Status)
 }
+
+// TestE2E_HiddenTagsNeverReachChat: a topic with a staff-only tag and a
+// public one reaches chat showing only the public tag, from a webhook and
+// from testChannel alike, while a rule on the staff-only tag still
+// routes it.
+func TestE2E_HiddenTagsNeverReachChat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		forum := discoursetest.New(t)
+		forum.AddTagGroup(discourse.TagGroup{Name: "Staff only", TagNames: discourse.Tags{"escalated"},
+			Permissions: map[string]int{"staff": discourse.TagGroupPermissionFull}})
+		topic := forum.AddTopic(discourse.Topic{Title: "Refund for order 1234", Visible: true,
+			Tags: discourse.Tags{"escalated", "billing"}})
+		first := forum.AddPost(discourse.Post{TopicID: topic.ID, Username: "jane", Raw: "Please refund my order."})
+		s := newStack(t, db, stackOptions{env: map[string]string{
+			"CHATSIDECAR_DISCOURSE_URL":          forum.URL(),
+			"CHATSIDECAR_DISCOURSE_API_KEY":      forum.APIKey(),
+			"CHATSIDECAR_DISCOURSE_API_USERNAME": forum.APIUsername(),
+			"CHATSIDECAR_CATCHUP_INTERVAL":       "1h",
+		}})
+		ch := s.slackChannel("staff-desk", "", 0)
+		s.gql(`mutation($c: ID!) { createRule(input: {channelId: $c, filter: WATCH, type: NORMAL, tags: ["escalated"]}) { id } }`,
+			map[string]any{"c": ch}, nil)
+
+		// Post webhooks carry no tags: they come from the API.
+		code, body := s.webhook("post_created", discoursetest.PostPayload(first), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"deliveries":1`, "the rule on the hidden tag matched")
+		require.Equal(t, "DELIVERED", s.waitDeliveries(ch, 1)[0].Status)
+
+		s.gql(`mutation($id: ID!, $topic: ID) { testChannel(id: $id, topicId: $topic) { id } }`,
+			map[string]any{"id": ch, "topic": strconv.FormatInt(topic.ID, 10)}, nil)
+		s.waitDeliveries(ch, 2)
+
+		sent := s.slack.sent()
+		require.Len(t, sent, 2)
+		for _, m := range sent {
+			msg := asJSON(t, m)
+			require.Contains(t, msg, "Refund for order 1234")
+			require.Contains(t, msg, "billing", "the public tag is shown")
+			require.NotContains(t, msg, "escalated", "the staff-only tag is not")
+		}
+	})
+}
