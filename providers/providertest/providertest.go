@@ -52,10 +52,30 @@ type Harness struct {
 	// ThreadOf returns the thread root a recorded request replies into,
 	// or "" when it is not a reply. Required for a providers.Threader.
 	ThreadOf func(r Request) string
+	// ThreadRoot returns a thread root in the platform's own form that
+	// exists on f (a Telegram message id, a Discord thread id, a Google
+	// Chat thread name), for the Threads sub-suite's reply into a thread
+	// the provider did not start in this test: one stored before a
+	// restart, or started by someone in the chat. The harness may create
+	// it on the fake first, so a fake can refuse roots it does not know,
+	// as the platform does. nil means DefaultThreadRoot, a Slack ts,
+	// which only a fake that accepts any root takes.
+	ThreadRoot func(f Fake) string
+	// ThreadsNamedSeparately is set when the platform names a thread
+	// apart from the message that started it (Google Chat's
+	// spaces/S/threads/T and spaces/S/messages/M): the first message's
+	// Receipt.ThreadID may then differ from its MessageID, and the suite
+	// checks instead that a reply into the thread that receipt reported
+	// lands there.
+	ThreadsNamedSeparately bool
 	// EditEndpoint and DeleteEndpoint are the "METHOD /path" of the
 	// requests Edit and Delete send. Required for a providers.Editor.
 	EditEndpoint, DeleteEndpoint string
 }
+
+// DefaultThreadRoot is the thread root the Threads sub-suite replies into
+// when Harness.ThreadRoot is nil: a Slack message ts.
+const DefaultThreadRoot = "1700000000.000100"
 
 // Notification returns a realistic notification: a reply in a
 // subcategory, with tags, a link, an emoji and characters that need
@@ -316,9 +336,17 @@ func testDeadline(t *testing.T, h Harness) {
 	requireNoSecrets(t, h, err)
 }
 
+// testThreads checks the Threader contract: a thread rule with a known
+// root replies into it and reports that root; any other rule posts
+// outside it; a thread rule without a known root starts a thread whose
+// root the receipt reports, and a later reply lands in it.
 func testThreads(t *testing.T, h Harness) {
-	const root = "1700000000.000100"
 	b := setup(t, h)
+	root := DefaultThreadRoot
+	if h.ThreadRoot != nil {
+		root = h.ThreadRoot(b.fake)
+		require.NotEmpty(t, root, "Harness.ThreadRoot")
+	}
 	th := b.p.(providers.Threader)
 	last := func() Request {
 		reqs := b.fake.Requests()
@@ -343,13 +371,27 @@ func testThreads(t *testing.T, h Harness) {
 	require.NoError(t, err)
 	require.Empty(t, h.ThreadOf(last()), "only the thread filter replies into a thread")
 	require.NotEmpty(t, r.ThreadID, "a new message can root a thread")
+	require.NotEqual(t, root, r.ThreadID, "a message outside the thread roots a thread of its own")
 
 	b.n.Filter, b.n.ThreadID = "thread", ""
-	r, err = b.notify(t, t.Context())
+	first, err := b.notify(t, t.Context())
 	require.NoError(t, err)
 	require.Empty(t, h.ThreadOf(last()), "no thread is known yet, so the message starts one")
-	require.NotEmpty(t, r.MessageID)
-	require.Equal(t, r.MessageID, r.ThreadID, "the first message of a thread is its root")
+	require.NotEmpty(t, first.MessageID)
+	require.NotEmpty(t, first.ThreadID, "the first message of a thread reports the thread")
+	if !h.ThreadsNamedSeparately {
+		require.Equal(t, first.MessageID, first.ThreadID, "the first message of a thread is its root")
+		return
+	}
+
+	// The thread has a name of its own: a reply names the thread the
+	// first receipt reported, and stays in it.
+	b.n.Filter, b.n.ThreadID = "thread", first.ThreadID
+	r, err = b.notify(t, t.Context())
+	require.NoError(t, err)
+	require.Equal(t, first.ThreadID, h.ThreadOf(last()), "a reply names the thread the first message started")
+	require.Equal(t, first.ThreadID, r.ThreadID, "the reply stays in that thread")
+	require.NotEqual(t, first.MessageID, r.MessageID)
 }
 
 func testEdits(t *testing.T, h Harness) {
