@@ -108,6 +108,13 @@ func (f *fakeChat) create(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"name": name, "thread": map[string]string{"name": thread}})
 }
 
+// startThread posts a message as a member of the space would, without a
+// thread key, and returns the name of the thread it starts.
+func (f *fakeChat) startThread() string {
+	_, thread := f.post(false, nil)
+	return thread
+}
+
 // post records a message and returns its name and its thread's name.
 func (f *fakeChat) post(reply bool, want *struct {
 	Name      string `json:"name"`

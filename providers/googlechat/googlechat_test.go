@@ -23,23 +23,38 @@ func target(base string) *providers.Target {
 	}
 }
 
-// notifierOnly hides the Threader from the conformance suite, whose Threads
-// sub-suite assumes that a thread's root is named like the message that
-// started it (a Slack ts). Google Chat names threads apart from messages
-// (spaces/S/threads/T and spaces/S/messages/M), and it answers a reply to
-// an unknown thread name by starting a new thread. TestThreads runs the
-// same steps with Google's names.
-type notifierOnly struct{ providers.Notifier }
+// threadOf reads the thread a request replies into by name. A thread key
+// alone is not a reply to a known thread: it starts the topic's keyed
+// thread or finds it.
+func threadOf(r providertest.Request) string {
+	var body struct {
+		Thread struct {
+			Name string `json:"name"`
+		} `json:"thread"`
+	}
+	if json.Unmarshal(r.Body, &body) != nil {
+		return ""
+	}
+	return body.Thread.Name
+}
 
+// TestConformance runs the whole suite, threads included. Google Chat
+// names a thread apart from its messages (spaces/S/threads/T and
+// spaces/S/messages/M), so the suite checks replies against the thread
+// the first receipt reported, and replies into a thread someone started
+// in the space, which the fake holds.
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	providertest.Run(t, providertest.Harness{
 		New: func(c *http.Client) providers.Notifier {
-			return notifierOnly{googlechat.New(googlechat.Options{HTTPClient: c})}
+			return googlechat.New(googlechat.Options{HTTPClient: c})
 		},
-		NewFake: func(t *testing.T) providertest.Fake { return newFakeChat(t) },
-		Target:  target,
-		Secrets: []string{fakeKey, fakeToken},
+		NewFake:                func(t *testing.T) providertest.Fake { return newFakeChat(t) },
+		Target:                 target,
+		Secrets:                []string{fakeKey, fakeToken},
+		ThreadOf:               threadOf,
+		ThreadRoot:             func(f providertest.Fake) string { return f.(*fakeChat).startThread() },
+		ThreadsNamedSeparately: true,
 	})
 }
 
