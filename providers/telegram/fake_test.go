@@ -40,6 +40,9 @@ type fakeMessage struct {
 	chat    int64
 	text    string
 	deleted bool
+	// foreign is a message someone else posted: the bot may reply to it
+	// but not edit it.
+	foreign bool
 }
 
 // Values the fake knows: the one token it accepts, the chat it can post
@@ -65,6 +68,17 @@ func newFakeTelegram(t *testing.T) *fakeTelegram {
 	mux.HandleFunc("POST /{path...}", f.serve)
 	f.Server = providertest.NewServer(t, mux)
 	return f
+}
+
+// postOutside posts a message in the fake's chat as a member would and
+// returns its id, a root the bot can reply to.
+func (f *fakeTelegram) postOutside() string {
+	chat, _ := strconv.ParseInt(fakeChatID, 10, 64)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	f.msgs[f.seq] = &fakeMessage{chat: chat, text: "a member's message", foreign: true}
+	return strconv.FormatInt(f.seq, 10)
 }
 
 // deleteOutside marks a message deleted, as a chat admin would.
@@ -168,18 +182,19 @@ func (f *fakeTelegram) send(w http.ResponseWriter, body map[string]any) {
 			fail(w, http.StatusBadRequest, "Bad Request: can't parse reply parameters JSON object", nil)
 			return
 		}
-		// A message the fake never sent was posted by someone else: it
-		// exists. One the fake sent exists unless it was deleted. A
-		// number that is not an integer is treated as foreign too: the
-		// shared conformance suite replies to a Slack-style root
-		// ("1700000000.000100") that Telegram would refuse; see the
-		// provider's report.
+		// Message ids are integers. A message exists if the fake holds
+		// it (the bot's own, or one postOutside posted), in this chat,
+		// undeleted. Any other root is missing: Telegram refuses the
+		// message, or with allow_sending_without_reply sends it as a
+		// plain one.
 		id, err := raw.Int64()
+		if err != nil {
+			fail(w, http.StatusBadRequest, "Bad Request: can't parse reply parameters JSON object", nil)
+			return
+		}
 		known := f.msgs[id]
 		switch {
-		case err != nil || known == nil:
-			replyTo = raw
-		case !known.deleted && known.chat == chat:
+		case known != nil && !known.deleted && known.chat == chat:
 			replyTo = raw
 		case rp["allow_sending_without_reply"] != true:
 			fail(w, http.StatusBadRequest, "Bad Request: message to be replied not found", nil)
@@ -211,6 +226,8 @@ func (f *fakeTelegram) edit(w http.ResponseWriter, body map[string]any) {
 	switch {
 	case m == nil || m.deleted || m.chat != chat:
 		fail(w, http.StatusBadRequest, "Bad Request: message to edit not found", nil)
+	case m.foreign:
+		fail(w, http.StatusBadRequest, "Bad Request: message can't be edited", nil)
 	case m.text == text:
 		fail(w, http.StatusBadRequest, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message", nil)
 	default:

@@ -45,11 +45,14 @@ func threadOf(r providertest.Request) string {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	providertest.Run(t, providertest.Harness{
-		New:            func(c *http.Client) providers.Notifier { return telegram.New(telegram.Options{HTTPClient: c}) },
-		NewFake:        func(t *testing.T) providertest.Fake { return newFakeTelegram(t) },
-		Target:         target,
-		Secrets:        []string{fakeToken, fakeTokenSecret},
-		ThreadOf:       threadOf,
+		New:      func(c *http.Client) providers.Notifier { return telegram.New(telegram.Options{HTTPClient: c}) },
+		NewFake:  func(t *testing.T) providertest.Fake { return newFakeTelegram(t) },
+		Target:   target,
+		Secrets:  []string{fakeToken, fakeTokenSecret},
+		ThreadOf: threadOf,
+		// A member's message in the chat: the fake refuses a reply to a
+		// message it does not hold, as Telegram does.
+		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeTelegram).postOutside() },
 		EditEndpoint:   "POST /bot" + fakeToken + "/editMessageText",
 		DeleteEndpoint: "POST /bot" + fakeToken + "/deleteMessage",
 	})
@@ -176,6 +179,27 @@ func TestReplyToDeletedRootStartsANewThread(t *testing.T) {
 	r, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err, "allow_sending_without_reply: a deleted root does not fail the message")
 	require.Equal(t, root.MessageID, threadOf(b.last(t)))
+	require.Equal(t, r.MessageID, r.ThreadID, "Telegram sent it as a plain message, which becomes the root")
+}
+
+// TestReplyToRootsTheBotDidNotSend: a member's message can root a
+// topic's thread; a root Telegram does not know (never sent, or from
+// another chat) does not fail the message, which becomes the new root.
+func TestReplyToRootsTheBotDidNotSend(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tg := target(b.fake.URL())
+	n := providertest.Notification()
+	n.Filter, n.ThreadID = "thread", b.fake.postOutside()
+	r, err := b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+	require.Equal(t, n.ThreadID, threadOf(b.last(t)))
+	require.Equal(t, n.ThreadID, r.ThreadID, "the member's message roots the thread")
+
+	n.ThreadID = "999"
+	r, err = b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+	require.Equal(t, "999", threadOf(b.last(t)))
 	require.Equal(t, r.MessageID, r.ThreadID, "Telegram sent it as a plain message, which becomes the root")
 }
 
