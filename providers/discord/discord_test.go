@@ -39,11 +39,15 @@ func threadOf(r providertest.Request) string {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	providertest.Run(t, providertest.Harness{
-		New:            func(c *http.Client) providers.Notifier { return discord.New(discord.Options{HTTPClient: c}) },
-		NewFake:        func(t *testing.T) providertest.Fake { return newFakeDiscord(t) },
-		Target:         target,
-		Secrets:        []string{fakeHookSecret, fakeHookURL},
-		ThreadOf:       threadOf,
+		New:      func(c *http.Client) providers.Notifier { return discord.New(discord.Options{HTTPClient: c}) },
+		NewFake:  func(t *testing.T) providertest.Fake { return newFakeDiscord(t) },
+		Target:   target,
+		Secrets:  []string{fakeHookSecret, fakeHookURL},
+		ThreadOf: threadOf,
+		// A thread a member started in the channel: the fake answers
+		// Unknown Channel for a thread_id it does not hold, as Discord
+		// does.
+		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeDiscord).memberThread("Release chat") },
 		EditEndpoint:   "PATCH " + fakeHookPath + "/messages/" + firstMessage,
 		DeleteEndpoint: "DELETE " + fakeHookPath + "/messages/" + firstMessage,
 	})
@@ -139,21 +143,22 @@ func TestAdminQueryIsKept(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	tg := target(b.fake.URL())
-	tg.Data["webhook_url"] = fakeHookURL + "?thread_id=555&wait=false&with_components=true"
+	pinned := b.fake.memberThread("Announcements")
+	tg.Data["webhook_url"] = fakeHookURL + "?thread_id=" + pinned + "&wait=false&with_components=true"
 	require.False(t, b.p.Threads(tg), "a URL pinned to a thread leaves no thread per topic")
 
 	n := providertest.Notification()
 	n.Filter, n.ThreadID = "thread", "777"
 	r, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, url.Values{"thread_id": {"555"}, "wait": {"true"}, "with_components": {"true"}}, query(t, b.last(t)),
+	require.Equal(t, url.Values{"thread_id": {pinned}, "wait": {"true"}, "with_components": {"true"}}, query(t, b.last(t)),
 		"the admin's query is kept, wait is forced to true, and the topic's root does not override the admin's thread")
 	require.Equal(t, &providers.Receipt{MessageID: firstMessage}, r)
 
 	n.Kind = providers.PostEdited
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
 	require.Equal(t, "PATCH "+fakeHookPath+"/messages/"+firstMessage, b.last(t).Endpoint())
-	require.Equal(t, url.Values{"thread_id": {"555"}, "with_components": {"true"}}, query(t, b.last(t)))
+	require.Equal(t, url.Values{"thread_id": {pinned}, "with_components": {"true"}}, query(t, b.last(t)))
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
 }
 

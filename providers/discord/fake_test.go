@@ -24,8 +24,9 @@ type fakeDiscord struct {
 	*providertest.Server
 
 	mu      sync.Mutex
-	forum   bool // the webhook's channel is a forum channel
-	seq     int64
+	forum   bool  // the webhook's channel is a forum channel
+	seq     int64 // the webhook's messages
+	members int64 // members' threads, numbered apart so seq stays predictable
 	msgs    map[string]*fakeMessage
 	threads map[string]*fakeThread
 }
@@ -81,6 +82,19 @@ func (f *fakeDiscord) startThread(id string) {
 	if m := f.msgs[id]; m != nil {
 		m.threaded = true
 	}
+}
+
+// memberThread starts a thread in the channel as a member would, on a
+// message of theirs, and returns its id (the message's id, earlier than
+// any the webhook sends). The webhook
+// may post into it but not edit the member's message.
+func (f *fakeDiscord) memberThread(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.members++
+	id := strconv.FormatInt(1200000000000000000+f.members, 10)
+	f.threads[id] = &fakeThread{name: name}
+	return id
 }
 
 // deleteThread deletes thread id, as a moderator would.
@@ -204,10 +218,10 @@ func (f *fakeDiscord) execute(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, messageObject(id, channel, body))
 }
 
-// threadExists reports whether id names a thread: one the fake created
-// or saw started, or one it never heard of, which someone else created
-// (the fake does not know the whole server). A message of the fake's
-// without a thread, or a deleted thread, is Unknown Channel.
+// threadExists reports whether id names a thread of the channel: a forum
+// post the webhook created, a thread started on one of its messages, or a
+// member's thread (memberThread). Anything else, a deleted thread
+// included, is Unknown Channel, as Discord answers.
 func (f *fakeDiscord) threadExists(id string) bool {
 	if th := f.threads[id]; th != nil {
 		return !th.deleted
@@ -215,7 +229,7 @@ func (f *fakeDiscord) threadExists(id string) bool {
 	if m := f.msgs[id]; m != nil {
 		return m.threaded && !m.deleted
 	}
-	return true
+	return false
 }
 
 func (f *fakeDiscord) get(w http.ResponseWriter, _ *http.Request) {
