@@ -1,0 +1,104 @@
+package providertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatsidecar/chatsidecar/providers"
+)
+
+// Helpers for a provider's own tests, beyond the conformance suite: how an
+// error must be classified, a table of platform replies to classify, and
+// the small pieces every fake and test needs.
+
+// Classified is how a test expects a provider error to be classified.
+type Classified struct {
+	Key       string        // providers.ErrorKey(err)
+	Sentinel  error         // errors.Is(err, Sentinel) when not nil
+	Permanent bool          // fails at once
+	Limited   bool          // rate limited
+	After     time.Duration // the wait a rate limit asks for
+}
+
+// RequireClassified checks that err is an error classified as want says,
+// and that its message contains none of unquoted (secrets, "<html>"): a
+// message ends up in the channel's lastError.
+func RequireClassified(t testing.TB, err error, want Classified, unquoted ...string) {
+	t.Helper()
+	require.Error(t, err)
+	permanent, limited, after := providers.Classify(err)
+	require.Equal(t, want.Permanent, permanent, "permanent: %v", err)
+	require.Equal(t, want.Limited, limited, "rate limited: %v", err)
+	require.Equal(t, want.After, after, "retry after: %v", err)
+	require.Equal(t, want.Key, providers.ErrorKey(err))
+	if want.Sentinel != nil {
+		require.ErrorIs(t, err, want.Sentinel)
+	}
+	for _, s := range unquoted {
+		require.NotContains(t, err.Error(), s)
+	}
+}
+
+// RequireKey checks that err is permanent with key and, when it is not
+// nil, sentinel, and that its message contains none of unquoted.
+func RequireKey(t testing.TB, err error, key string, sentinel error, unquoted ...string) {
+	t.Helper()
+	RequireClassified(t, err, Classified{Key: key, Sentinel: sentinel, Permanent: true}, unquoted...)
+}
+
+// ReplyCase is one answer of a platform, as a fake replies it with
+// Server.Reply, and how the provider must classify it.
+type ReplyCase struct {
+	Status int
+	Header http.Header
+	Body   string
+	Want   Classified
+}
+
+// RunReplies runs one parallel subtest per case, named by its status and
+// body. send scripts the case's reply on a fresh fake, makes the provider
+// call and checks what it must of the fake; RunReplies then checks the
+// error send returns with RequireClassified.
+func RunReplies(t *testing.T, cases []ReplyCase, send func(t *testing.T, c ReplyCase) error, unquoted ...string) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%d %s", c.Status, c.Body), func(t *testing.T) {
+			t.Parallel()
+			RequireClassified(t, send(t, c), c.Want, unquoted...)
+		})
+	}
+}
+
+// RequireLast returns the most recent request the fake received and fails
+// the test when there is none.
+func (s *Server) RequireLast(t testing.TB) Request {
+	t.Helper()
+	r, ok := s.Last()
+	require.True(t, ok, "no request was sent")
+	return r
+}
+
+// JSON decodes the request's body as a JSON object and fails the test
+// when it is not one.
+func (r Request) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &m))
+	return m
+}
+
+// WriteJSON answers status with v as JSON, for a fake's handlers. The
+// Content-Type is application/json unless the handler has set one (Slack,
+// for one, names the charset).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
