@@ -32,3 +32,23 @@ func TopicHeading(t Topic) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// DisplayName is the name the forum shows for a (reference §2.4), or
+// "@username" when the notification carries none, or "" without an author.
+func DisplayName(a Author) string {
+	if a.DisplayName != "" {
+		return a.DisplayName
+	}
+	if a.Username != "" {
+		return "@" + a.Username
+	}
+	return ""
+}
+
+// PostURL is the post's link, or the topic's when the post has none.
+func PostURL(n *Notification) string {
+	if n.Post.URL != "" {
+		return n.Post.URL
+	}
+	return n.Topic.URL
+}

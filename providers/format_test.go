@@ -26,3 +26,18 @@ func TestTopicHeading(t *testing.T) {
 	}
 	require.Empty(t, providers.CategoryLabel(nil))
 }
+
+func TestDisplayName(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "Jane Doe (@jane)", providers.DisplayName(providers.Author{Username: "jane", DisplayName: "Jane Doe (@jane)"}))
+	require.Equal(t, "@jane", providers.DisplayName(providers.Author{Username: "jane", Name: "Jane Doe"}))
+	require.Empty(t, providers.DisplayName(providers.Author{}))
+}
+
+func TestPostURL(t *testing.T) {
+	t.Parallel()
+	n := &providers.Notification{Topic: providers.Topic{URL: "https://f.example/t/x/1"}, Post: providers.Post{URL: "https://f.example/t/x/1/2"}}
+	require.Equal(t, "https://f.example/t/x/1/2", providers.PostURL(n))
+	n.Post.URL = ""
+	require.Equal(t, "https://f.example/t/x/1", providers.PostURL(n), "the topic when the post has no link")
+}

@@ -1,0 +1,73 @@
+package providers
+
+// Two request builders on top of transport.go's, for what every
+// provider's transport otherwise spells out: PostJSON is the whole "post
+// this payload to the URL the admin entered" of an incoming webhook, and
+// NewRequest covers the calls NewJSONRequest does not (another method, a
+// form body, no body).
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// PostJSON posts payload, encoded by EncodeJSON, to rawURL with client and
+// returns the reply for the caller to classify, as Do does. apiBase is the
+// api_base_url setting: when set, it replaces rawURL's origin (Rebase).
+//
+// key is the provider's error key for a configuration problem: an empty
+// rawURL, an apiBase that is not a URL or a rawURL that is not an http(s)
+// URL is a permanent error with key, wrapping ErrNotConfigured. A payload
+// that does not encode is permanent without a key. No message names the
+// URL, which is a secret for most webhooks.
+func PostJSON(ctx context.Context, client *http.Client, rawURL, apiBase string, payload any, key string) (*Response, error) {
+	if rawURL == "" {
+		return nil, Permanent(key, ErrNotConfigured, "no URL is configured")
+	}
+	endpoint, err := Rebase(rawURL, apiBase)
+	if err != nil {
+		return nil, withKey(err, key)
+	}
+	body, err := EncodeJSON(payload)
+	if err != nil {
+		return nil, Permanent("", nil, "encoding the request body: %v", err)
+	}
+	req, err := NewJSONRequest(ctx, endpoint, body)
+	if err != nil {
+		return nil, withKey(err, key)
+	}
+	return Do(client, req)
+}
+
+// NewRequest returns a request of method to rawURL bound to ctx, with the
+// sidecar's User-Agent. body nil sends no body and no Content-Type;
+// otherwise contentType names what body is. A URL that is not an http(s)
+// URL is a permanent error wrapping ErrNotConfigured whose message leaves
+// the URL out, as NewJSONRequest's does.
+func NewRequest(ctx context.Context, method, rawURL string, body []byte, contentType string) (*http.Request, error) {
+	// NewJSONRequest holds the URL checks every request must pass; only
+	// the method, and the Content-Type, differ.
+	req, err := NewJSONRequest(ctx, rawURL, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Method = method
+	if body == nil {
+		req.Header.Del("Content-Type")
+	} else {
+		req.Header.Set("Content-Type", contentType)
+	}
+	return req, nil
+}
+
+// withKey returns err, an *Error from Rebase or NewJSONRequest, with key.
+func withKey(err error, key string) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return Permanent(key, ErrNotConfigured, "invalid request URL")
+	}
+	keyed := *e
+	keyed.Key = key
+	return &keyed
+}
