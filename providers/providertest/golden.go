@@ -94,7 +94,8 @@ exit 1</code></pre><ul><li>Ubuntu 24.04</li><li>Docker 27</li></ul>`
 	escaping.Topic.Category = &providers.Category{ID: 4, Name: "R&D <lab>"}
 	escaping.Post.Cooked = `<p>1 &lt; 2 &amp;&amp; 3 &gt; 2, *not bold*, _maybe_ [not](a link)</p>` +
 		`<p><a href="https://example.com/search?q=a&amp;b=c">search &amp; find</a></p>`
-	escaping.Author.Name, escaping.Author.DisplayName = "Jane *Doe* <jd>", "Jane *Doe* <jd> (@jane)"
+	escaping.Author.Username, escaping.Author.Name = "jane_doe", "Jane *Doe* <jd>"
+	escaping.Author.DisplayName = "Jane *Doe* <jd> (@jane_doe)"
 
 	return []GoldenCase{
 		{Name: GoldenNewTopic, Notification: GoldenNotification()},
@@ -133,4 +134,18 @@ func RequireGoldenJSON(t testing.TB, name string, v any) {
 	wire, err := providers.EncodeJSON(v)
 	require.NoError(t, err)
 	RequireGolden(t, GoldenPath(name), wire)
+}
+
+// RunGolden runs one parallel subtest per case, named after it, comparing
+// payload's result for the case, encoded as it is sent, with
+// testdata/<case>.golden.json. payload may change the case's notification,
+// which is the subtest's own.
+func RunGolden(t *testing.T, cases []GoldenCase, payload func(c GoldenCase) any) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			t.Parallel()
+			RequireGoldenJSON(t, c.Name, payload(c))
+		})
+	}
 }
