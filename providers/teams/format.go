@@ -42,7 +42,7 @@ type fact struct {
 func format(n *providers.Notification, excerptLength int) messageCard {
 	heading := providers.TopicHeading(n.Topic)
 	title := markup.EscapeMarkdown(heading)
-	if u := postURL(n); u != "" {
+	if u := providers.PostURL(n); u != "" {
 		title = "[" + title + "](" + u + ")"
 	}
 	s := section{
@@ -61,12 +61,4 @@ func format(n *providers.Notification, excerptLength int) messageCard {
 		color = n.Topic.Category.Color
 	}
 	return messageCard{Type: "MessageCard", Context: "https://schema.org/extensions", Summary: heading, ThemeColor: color, Sections: []section{s}}
-}
-
-// postURL links the post, or the topic when the post has no URL.
-func postURL(n *providers.Notification) string {
-	if n.Post.URL != "" {
-		return n.Post.URL
-	}
-	return n.Topic.URL
 }

@@ -1,7 +1,6 @@
 package teams_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -48,12 +47,10 @@ func TestRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{}, r, "a connector returns no message id")
 
-	req, ok := b.fake.Last()
-	require.True(t, ok)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /webhookb2/"+fakeGroup+"/IncomingWebhook/"+fakeHook+"/"+fakeOwner, req.Endpoint())
 	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
-	var card map[string]any
-	require.NoError(t, json.Unmarshal(req.Body, &card))
+	card := req.JSON(t)
 	require.Equal(t, "MessageCard", card["@type"])
 	require.Equal(t, "Upgrading to 2.0 & beyond [Support/Installation] upgrade, help", card["summary"])
 }
@@ -62,40 +59,33 @@ func TestRequest(t *testing.T) {
 // errors Microsoft wraps behind a 2xx.
 func TestReplies(t *testing.T) {
 	t.Parallel()
-	type want struct {
-		ok          bool
-		permanent   bool
-		rateLimited bool
-		retryAfter  time.Duration
-		sentinel    error
-		key         string
-	}
+	type want = providertest.Classified
 	generic := "chat_integration.channel_exception"
 	tests := []struct {
 		name   string
 		status int
 		header http.Header
 		body   string
-		want   want
+		want   *want // nil: delivered
 	}{
-		{"delivered", 200, nil, "1", want{ok: true}},
-		{"delivered with newline", 200, nil, "1\n", want{ok: true}},
-		{"json envelope delivered", 200, nil, `{"version":"1.1","statusCode":200,"reasonPhrase":"OK","isSuccessStatusCode":true}`, want{ok: true}},
-		{"json envelope throttled", 200, nil, `{"version":"1.1","statusCode":429,"reasonPhrase":"Too Many Requests","isSuccessStatusCode":false}`, want{rateLimited: true, key: generic}},
-		{"200 wrapping 429", 200, nil, wrappedError("429"), want{rateLimited: true, key: generic}},
-		{"400 wrapping 429", 400, nil, wrappedError("429"), want{rateLimited: true, key: generic}},
-		{"429 with Retry-After", 429, http.Header{"Retry-After": {"30"}}, wrappedError("429"), want{rateLimited: true, retryAfter: 30 * time.Second, key: generic}},
-		{"200 wrapping 413", 200, nil, wrappedError("413"), want{permanent: true, key: generic}},
-		{"200 wrapping 400", 200, nil, wrappedError("400"), want{permanent: true, key: generic}},
-		{"200 wrapping 401", 200, nil, wrappedError("401"), want{permanent: true, sentinel: providers.ErrUnauthorized, key: teams.KeyInvalidChannel}},
-		{"200 wrapping 404", 200, nil, wrappedError("404"), want{permanent: true, sentinel: providers.ErrChannelNotFound, key: teams.KeyInvalidChannel}},
-		{"200 wrapping 502", 200, nil, wrappedError("502"), want{key: generic}},
-		{"invalid webhook URL", 400, nil, "Invalid webhook URL", want{permanent: true, sentinel: providers.ErrChannelNotFound, key: teams.KeyInvalidChannel}},
-		{"removed connector", 410, nil, "", want{permanent: true, sentinel: providers.ErrChannelNotFound, key: teams.KeyInvalidChannel}},
-		{"summary missing", 400, nil, "Summary or Text is required.", want{permanent: true, key: generic}},
-		{"200 without a count", 200, nil, "", want{key: generic}},
-		{"200 with other text", 200, nil, "OK", want{key: generic}},
-		{"server error", 503, nil, "Service Unavailable", want{key: generic}},
+		{"delivered", 200, nil, "1", nil},
+		{"delivered with newline", 200, nil, "1\n", nil},
+		{"json envelope delivered", 200, nil, `{"version":"1.1","statusCode":200,"reasonPhrase":"OK","isSuccessStatusCode":true}`, nil},
+		{"json envelope throttled", 200, nil, `{"version":"1.1","statusCode":429,"reasonPhrase":"Too Many Requests","isSuccessStatusCode":false}`, &want{Limited: true, Key: generic}},
+		{"200 wrapping 429", 200, nil, wrappedError("429"), &want{Limited: true, Key: generic}},
+		{"400 wrapping 429", 400, nil, wrappedError("429"), &want{Limited: true, Key: generic}},
+		{"429 with Retry-After", 429, http.Header{"Retry-After": {"30"}}, wrappedError("429"), &want{Limited: true, After: 30 * time.Second, Key: generic}},
+		{"200 wrapping 413", 200, nil, wrappedError("413"), &want{Permanent: true, Key: generic}},
+		{"200 wrapping 400", 200, nil, wrappedError("400"), &want{Permanent: true, Key: generic}},
+		{"200 wrapping 401", 200, nil, wrappedError("401"), &want{Permanent: true, Sentinel: providers.ErrUnauthorized, Key: teams.KeyInvalidChannel}},
+		{"200 wrapping 404", 200, nil, wrappedError("404"), &want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: teams.KeyInvalidChannel}},
+		{"200 wrapping 502", 200, nil, wrappedError("502"), &want{Key: generic}},
+		{"invalid webhook URL", 400, nil, "Invalid webhook URL", &want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: teams.KeyInvalidChannel}},
+		{"removed connector", 410, nil, "", &want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: teams.KeyInvalidChannel}},
+		{"summary missing", 400, nil, "Summary or Text is required.", &want{Permanent: true, Key: generic}},
+		{"200 without a count", 200, nil, "", &want{Key: generic}},
+		{"200 with other text", 200, nil, "OK", &want{Key: generic}},
+		{"server error", 503, nil, "Service Unavailable", &want{Key: generic}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,23 +93,14 @@ func TestReplies(t *testing.T) {
 			b := setup(t)
 			b.fake.Reply(tc.status, tc.header, tc.body)
 			r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-			if tc.want.ok {
+			if tc.want == nil {
 				require.NoError(t, err)
 				require.NotNil(t, r)
 				return
 			}
-			require.Error(t, err)
 			require.Nil(t, r)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.want.permanent, permanent, "%v", err)
-			require.Equal(t, tc.want.rateLimited, limited, "%v", err)
-			require.Equal(t, tc.want.retryAfter, after)
-			require.Equal(t, tc.want.key, providers.ErrorKey(err))
-			if tc.want.sentinel != nil {
-				require.ErrorIs(t, err, tc.want.sentinel)
-			}
-			require.NotContains(t, err.Error(), "ContextId", "the connector's text is not quoted")
-			require.NotContains(t, err.Error(), fakeHook)
+			// The connector's text (ContextId …) is never quoted.
+			providertest.RequireClassified(t, err, *tc.want, "ContextId", fakeHook)
 			var pe *providers.Error
 			require.ErrorAs(t, err, &pe)
 			require.Equal(t, tc.status, pe.Status, "the status the connector answered")
