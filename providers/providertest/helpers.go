@@ -51,25 +51,44 @@ func RequireKey(t testing.TB, err error, key string, sentinel error, unquoted ..
 	RequireClassified(t, err, Classified{Key: key, Sentinel: sentinel, Permanent: true}, unquoted...)
 }
 
+// RequireNotConfigured checks that p refuses to notify each target, as
+// set up wrong, with key wrapping providers.ErrNotConfigured.
+func RequireNotConfigured(t *testing.T, p providers.Notifier, key string, targets ...*providers.Target) {
+	t.Helper()
+	for _, tg := range targets {
+		r, err := p.Notify(t.Context(), tg, Notification())
+		require.Nil(t, r)
+		RequireKey(t, err, key, providers.ErrNotConfigured)
+	}
+}
+
 // ReplyCase is one answer of a platform, as a fake replies it with
 // Server.Reply, and how the provider must classify it.
 type ReplyCase struct {
 	Status int
 	Header http.Header
 	Body   string
-	Want   Classified
+	// Want is how the provider classifies the reply; the zero Classified
+	// means the reply is a success. (No error is classified with an empty
+	// key: ErrorKey falls back to the generic one.)
+	Want Classified
 }
 
 // RunReplies runs one parallel subtest per case, named by its status and
 // body. send scripts the case's reply on a fresh fake, makes the provider
 // call and checks what it must of the fake; RunReplies then checks the
-// error send returns with RequireClassified.
+// error send returns: none for a success, else with RequireClassified.
 func RunReplies(t *testing.T, cases []ReplyCase, send func(t *testing.T, c ReplyCase) error, unquoted ...string) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%d %s", c.Status, c.Body), func(t *testing.T) {
 			t.Parallel()
-			RequireClassified(t, send(t, c), c.Want, unquoted...)
+			err := send(t, c)
+			if c.Want == (Classified{}) {
+				require.NoError(t, err)
+				return
+			}
+			RequireClassified(t, err, c.Want, unquoted...)
 		})
 	}
 }
