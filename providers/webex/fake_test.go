@@ -37,8 +37,7 @@ func newFakeWebex(t *testing.T) *fakeWebex {
 func webexError(w http.ResponseWriter, status int, message string) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.Header().Set("Trackingid", "ROUTER_6745A1B2-C3D4-01BB-0000-000000000000")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	providertest.WriteJSON(w, status, map[string]any{
 		"message":    message,
 		"errors":     []map[string]string{{"description": message}},
 		"trackingId": "ROUTER_6745A1B2-C3D4-01BB-0000-000000000000",

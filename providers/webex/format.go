@@ -27,10 +27,10 @@ func format(n *providers.Notification, excerptLength int) message {
 	if len(n.Topic.Tags) > 0 {
 		parts = append(parts, markup.EscapeMarkdown(strings.Join(n.Topic.Tags, ", ")))
 	}
-	if u := postURL(n); u != "" {
+	if u := providers.PostURL(n); u != "" {
 		parts = append(parts, "("+u+")")
 	}
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		parts = append(parts, "from "+markup.EscapeMarkdown(name)+":")
 	}
 	text := strings.Join(parts, " ")
@@ -38,24 +38,4 @@ func format(n *providers.Notification, excerptLength int) message {
 		text += "\n" + ex
 	}
 	return message{Markdown: text}
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
-}
-
-// postURL links the post, or the topic when the post has no URL.
-func postURL(n *providers.Notification) string {
-	if n.Post.URL != "" {
-		return n.Post.URL
-	}
-	return n.Topic.URL
 }

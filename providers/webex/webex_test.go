@@ -1,7 +1,6 @@
 package webex_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -47,59 +46,30 @@ func TestRequest(t *testing.T) {
 	r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{}, r, "an incoming webhook returns no message id")
-	req, ok := b.fake.Last()
-	require.True(t, ok)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST "+fakePath, req.Endpoint())
-	var body map[string]string
-	require.NoError(t, json.Unmarshal(req.Body, &body))
-	require.Contains(t, body["markdown"], "**Upgrading to 2.0 & beyond**:")
+	require.Contains(t, req.JSON(t)["markdown"], "**Upgrading to 2.0 & beyond**:")
 }
 
 func TestReplies(t *testing.T) {
 	t.Parallel()
 	generic := "chat_integration.channel_exception"
-	tests := []struct {
-		name        string
-		status      int
-		header      http.Header
-		body        string
-		ok          bool
-		permanent   bool
-		rateLimited bool
-		retryAfter  time.Duration
-		sentinel    error
-		key         string
-	}{
-		{name: "no content", status: 204, ok: true},
-		{name: "ok", status: 200, body: "{}", ok: true},
-		{name: "invalid webhook URL", status: 400, body: `{"message":"Invalid webhook URL","trackingId":"x"}`, permanent: true, sentinel: providers.ErrChannelNotFound, key: webex.KeyInvalidChannel},
-		{name: "bad request", status: 400, body: `{"message":"Message too long"}`, permanent: true, key: generic},
-		{name: "gone", status: 404, body: `{"message":"The requested resource could not be found."}`, permanent: true, sentinel: providers.ErrChannelNotFound, key: webex.KeyInvalidChannel},
-		{name: "rate limited", status: 429, header: http.Header{"Retry-After": {"42"}}, rateLimited: true, retryAfter: 42 * time.Second, key: generic},
-		{name: "unavailable", status: 503, body: `{"message":"Service Unavailable"}`, key: generic},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-			if tc.ok {
-				require.NoError(t, err)
-				require.NotNil(t, r)
-				return
-			}
-			require.Error(t, err)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.permanent, permanent, "%v", err)
-			require.Equal(t, tc.rateLimited, limited, "%v", err)
-			require.Equal(t, tc.retryAfter, after)
-			require.Equal(t, tc.key, providers.ErrorKey(err))
-			if tc.sentinel != nil {
-				require.ErrorIs(t, err, tc.sentinel)
-			}
-		})
-	}
+	type want = providertest.Classified
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 204},
+		{Status: 200, Body: "{}"},
+		{Status: 400, Body: `{"message":"Invalid webhook URL","trackingId":"x"}`, Want: want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: webex.KeyInvalidChannel}},
+		{Status: 400, Body: `{"message":"Message too long"}`, Want: want{Permanent: true, Key: generic}},
+		{Status: 404, Body: `{"message":"The requested resource could not be found."}`, Want: want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: webex.KeyInvalidChannel}},
+		{Status: 429, Header: http.Header{"Retry-After": {"42"}}, Want: want{Limited: true, After: 42 * time.Second, Key: generic}},
+		{Status: 503, Body: `{"message":"Service Unavailable"}`, Want: want{Key: generic}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
+		require.Equal(t, err == nil, r != nil, "a receipt exactly when posted")
+		return err
+	}, fakeHookID)
 }
 
 func TestWebhookURLPattern(t *testing.T) {
@@ -119,15 +89,10 @@ func TestWebhookURLPattern(t *testing.T) {
 
 func TestNotConfigured(t *testing.T) {
 	t.Parallel()
-	p := webex.New(webex.Options{})
-	for _, tg := range []*providers.Target{
-		{Data: map[string]string{"name": "x", "webhook_url": ""}},
+	providertest.RequireNotConfigured(t, webex.New(webex.Options{}), webex.KeyNotConfigured,
+		&providers.Target{Data: map[string]string{"name": "x", "webhook_url": ""}},
 		target("::bad"),
-	} {
-		_, err := p.Notify(t.Context(), tg, providertest.Notification())
-		require.ErrorIs(t, err, providers.ErrNotConfigured)
-		require.Equal(t, webex.KeyNotConfigured, providers.ErrorKey(err))
-	}
+	)
 }
 
 func TestCapabilities(t *testing.T) {
