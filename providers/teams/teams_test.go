@@ -110,16 +110,11 @@ func TestReplies(t *testing.T) {
 
 func TestNotConfigured(t *testing.T) {
 	t.Parallel()
-	p := teams.New(teams.Options{})
-	for _, tg := range []*providers.Target{
-		{Data: map[string]string{"name": "x", "webhook_url": ""}},
-		{Data: map[string]string{"name": "x", "webhook_url": "ftp://example.com/x"}},
+	providertest.RequireNotConfigured(t, teams.New(teams.Options{}), teams.KeyNotConfigured,
+		&providers.Target{Data: map[string]string{"name": "x", "webhook_url": ""}},
+		&providers.Target{Data: map[string]string{"name": "x", "webhook_url": "ftp://example.com/x"}},
 		target("::bad"),
-	} {
-		_, err := p.Notify(t.Context(), tg, providertest.Notification())
-		require.ErrorIs(t, err, providers.ErrNotConfigured)
-		require.Equal(t, teams.KeyNotConfigured, providers.ErrorKey(err))
-	}
+	)
 }
 
 func TestCapabilities(t *testing.T) {
