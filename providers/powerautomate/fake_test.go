@@ -40,8 +40,7 @@ func newFakeWorkflow(t *testing.T) *fakeWorkflow {
 // azureError writes Azure's error JSON.
 func azureError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": message}})
+	providertest.WriteJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": message}})
 }
 
 func (f *fakeWorkflow) invoke(w http.ResponseWriter, r *http.Request) {

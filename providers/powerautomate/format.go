@@ -64,7 +64,7 @@ type element struct {
 // visible characters of the post.
 func format(n *providers.Notification, excerptLength int) envelope {
 	title := markup.EscapeMarkdown(providers.TopicHeading(n.Topic))
-	if u := postURL(n); u != "" {
+	if u := providers.PostURL(n); u != "" {
 		title = "[" + title + "](" + u + ")"
 	}
 	body := []element{{Type: "TextBlock", Text: title, Size: "Large", Weight: "Bolder", Wrap: true}}
@@ -101,12 +101,4 @@ func authorColumns(a providers.Author) []element {
 		}})
 	}
 	return append(cols, element{Type: "Column", Width: "stretch", Items: names})
-}
-
-// postURL links the post, or the topic when the post has no URL.
-func postURL(n *providers.Notification) string {
-	if n.Post.URL != "" {
-		return n.Post.URL
-	}
-	return n.Topic.URL
 }

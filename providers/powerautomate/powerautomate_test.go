@@ -49,8 +49,7 @@ func TestRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{}, r, "the trigger returns no message id")
 
-	req, ok := b.fake.Last()
-	require.True(t, ok)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST "+fakePath, req.Endpoint())
 	require.Contains(t, req.Query, "sig="+fakeSig, "the query with the signature is kept")
 	var body struct {
@@ -108,33 +107,22 @@ func TestReplies(t *testing.T) {
 				require.NotNil(t, r)
 				return
 			}
-			require.Error(t, err)
-			permanent, limited, _ := providers.Classify(err)
-			require.Equal(t, tc.permanent, permanent, "%v", err)
-			require.False(t, limited)
-			require.Equal(t, tc.key, providers.ErrorKey(err))
-			if tc.sentinel != nil {
-				require.ErrorIs(t, err, tc.sentinel)
-			}
+			require.Nil(t, r)
+			// The Azure message is not quoted.
+			providertest.RequireClassified(t, err, providertest.Classified{Key: tc.key, Sentinel: tc.sentinel, Permanent: tc.permanent}, "leak")
 			if tc.code != "" {
 				require.Contains(t, err.Error(), tc.code, "the Azure error code is reported")
 			}
-			require.NotContains(t, err.Error(), "leak", "the Azure message is not quoted")
 		})
 	}
 }
 
 func TestNotConfigured(t *testing.T) {
 	t.Parallel()
-	p := powerautomate.New(powerautomate.Options{})
-	for _, tg := range []*providers.Target{
-		{Data: map[string]string{"name": "x", "webhook_url": ""}},
+	providertest.RequireNotConfigured(t, powerautomate.New(powerautomate.Options{}), powerautomate.KeyNotConfigured,
+		&providers.Target{Data: map[string]string{"name": "x", "webhook_url": ""}},
 		target("::bad"),
-	} {
-		_, err := p.Notify(t.Context(), tg, providertest.Notification())
-		require.ErrorIs(t, err, providers.ErrNotConfigured)
-		require.Equal(t, powerautomate.KeyNotConfigured, providers.ErrorKey(err))
-	}
+	)
 }
 
 func TestCapabilities(t *testing.T) {
