@@ -39,10 +39,10 @@ func newFakeGuilded(t *testing.T) *fakeGuilded {
 	return f
 }
 
+// writeJSON answers JSON as Guilded does, naming the charset.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	providertest.WriteJSON(w, status, v)
 }
 
 func guildedError(w http.ResponseWriter, status int, code, message string) {

@@ -36,7 +36,7 @@ type footer struct {
 func format(n *providers.Notification, excerptLength int) message {
 	e := embed{
 		Title:       providers.TopicHeading(n.Topic),
-		URL:         postURL(n),
+		URL:         providers.PostURL(n),
 		Description: markup.Markdown(n.Post.Cooked, markup.Options{BaseURL: n.Site.BaseURL, Limit: excerptLength, Emoji: markup.EmojiUnicode}),
 	}
 	if c := n.Topic.Category; c != nil {
@@ -44,7 +44,7 @@ func format(n *providers.Notification, excerptLength int) message {
 			e.Color = &rgb
 		}
 	}
-	text := displayName(n.Author)
+	text := providers.DisplayName(n.Author)
 	if !n.Post.CreatedAt.IsZero() {
 		if text != "" {
 			text += " | "
@@ -55,24 +55,4 @@ func format(n *providers.Notification, excerptLength int) message {
 		e.Footer = &footer{IconURL: n.Author.AvatarURL, Text: text}
 	}
 	return message{Embeds: []embed{e}}
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
-}
-
-// postURL links the post, or the topic when the post has no URL.
-func postURL(n *providers.Notification) string {
-	if n.Post.URL != "" {
-		return n.Post.URL
-	}
-	return n.Topic.URL
 }

@@ -118,20 +118,8 @@ func (p *Provider) Settings() []providers.Setting { return slices.Clone(p.settin
 // Notify posts n as an embed to the channel's webhook and returns the
 // message's id when Guilded sent one.
 func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
-	hook := t.Data["webhook_url"]
-	endpoint, err := providers.Rebase(hook, t.Settings.String("api_base_url"))
-	if err != nil || hook == "" {
-		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the webhook URL or api_base_url is not valid")
-	}
-	body, err := providers.EncodeJSON(format(n, t.Settings.Int("excerpt_length", defaultExcerptLength)))
-	if err != nil {
-		return nil, providers.Permanent("", nil, "encoding the Guilded message: %v", err)
-	}
-	req, err := providers.NewJSONRequest(ctx, endpoint, body)
-	if err != nil {
-		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the webhook URL is not valid")
-	}
-	resp, err := providers.Do(p.client, req)
+	resp, err := providers.PostJSON(ctx, p.client, t.Data["webhook_url"], t.Settings.String("api_base_url"),
+		format(n, t.Settings.Int("excerpt_length", defaultExcerptLength)), KeyNotConfigured)
 	if err != nil {
 		return nil, err
 	}
