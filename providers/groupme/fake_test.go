@@ -36,8 +36,7 @@ func newFakeGroupMe(t *testing.T) *fakeGroupMe {
 // groupMeError writes GroupMe's error envelope.
 func groupMeError(w http.ResponseWriter, status int, errs ...string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"meta": map[string]any{"code": status, "errors": errs}, "response": nil})
+	providertest.WriteJSON(w, status, map[string]any{"meta": map[string]any{"code": status, "errors": errs}, "response": nil})
 }
 
 func (f *fakeGroupMe) post(w http.ResponseWriter, r *http.Request) {

@@ -33,12 +33,12 @@ type post struct {
 // characters of the excerpt.
 func format(n *providers.Notification, excerptLength int) string {
 	head := "Posted to " + n.Site.Title
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		head = name + " " + head
 	}
 	head += "\n\nTopic: " + providers.TopicHeading(n.Topic)
 	tail := ""
-	if u := postURL(n); u != "" {
+	if u := providers.PostURL(n); u != "" {
 		tail = "\n(Read More: " + u + ")"
 	}
 	budget := maxText - utf8.RuneCountInString(head) - utf8.RuneCountInString(tail) - len("\n\n")
@@ -62,24 +62,4 @@ func cut(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
-}
-
-// postURL links the post, or the topic when the post has no URL.
-func postURL(n *providers.Notification) string {
-	if n.Post.URL != "" {
-		return n.Post.URL
-	}
-	return n.Topic.URL
 }

@@ -246,15 +246,7 @@ func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers
 
 // post sends text through one bot.
 func (p *Provider) post(ctx context.Context, endpoint string, b bot, text string) error {
-	body, err := providers.EncodeJSON(post{BotID: b.id, Text: text})
-	if err != nil {
-		return providers.Permanent("", nil, "encoding the GroupMe message: %v", err)
-	}
-	req, err := providers.NewJSONRequest(ctx, endpoint, body)
-	if err != nil {
-		return providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "api_base_url is not a valid URL")
-	}
-	resp, err := providers.Do(p.client, req)
+	resp, err := providers.PostJSON(ctx, p.client, endpoint, "", post{BotID: b.id, Text: text}, KeyNotConfigured)
 	if err != nil {
 		return err
 	}
