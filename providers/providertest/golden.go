@@ -105,6 +105,17 @@ exit 1</code></pre><ul><li>Ubuntu 24.04</li><li>Docker 27</li></ul>`
 	}
 }
 
+// GoldenThreadReply returns the base of a thread-reply case, for providers
+// that reply into threads: a third post that quotes the first. The caller
+// puts it into a thread in its platform's own form (Filter and ThreadID,
+// or a root it passes along).
+func GoldenThreadReply() *providers.Notification {
+	n := GoldenNotification()
+	n.Post.ID, n.Post.Number, n.Post.URL = 102, 3, "https://forum.example.org/t/welcome/42/3"
+	n.Post.Cooked = `<aside class="quote no-group" data-username="jane"><div class="title">jane:</div><blockquote><p>Hello everyone</p></blockquote></aside><p>Replying in the thread.</p>`
+	return n
+}
+
 // GoldenPath returns testdata/<name>.golden.json.
 func GoldenPath(name string) string {
 	return filepath.Join("testdata", name+".golden.json")
