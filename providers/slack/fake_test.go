@@ -213,8 +213,8 @@ func apiFail(w http.ResponseWriter, code string) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": false, "error": code})
 }
 
+// writeJSON answers JSON as Slack does, naming the charset.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	providertest.WriteJSON(w, status, v)
 }

@@ -117,7 +117,7 @@ func titleLine(n *providers.Notification) string {
 // authorContext is the context line with the author's avatar and display
 // name, linked to the profile; nil when the author has no name at all.
 func authorContext(a providers.Author) *block {
-	name := displayName(a)
+	name := providers.DisplayName(a)
 	if name == "" {
 		return nil
 	}
@@ -133,23 +133,11 @@ func authorContext(a providers.Author) *block {
 	return &block{Type: "context", Elements: els}
 }
 
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
-}
-
 // fallbackText is the reference's attachment fallback, "<heading> -
 // <display name>", escaped because Slack parses `text` as mrkdwn too.
 func fallbackText(n *providers.Notification) string {
 	s := providers.TopicHeading(n.Topic)
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		s += " - " + name
 	}
 	return escapeMrkdwn(s)

@@ -1,47 +1,15 @@
 package slack
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/providers/providertest"
 )
-
-// update rewrites the golden files: go test ./providers/slack -update.
-var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden.json")
-
-// goldenNotification is the base of the golden cases: a first post in a
-// top-level category.
-func goldenNotification() *providers.Notification {
-	return &providers.Notification{
-		Kind: providers.PostCreated,
-		Site: providers.Site{Title: "Example Forum", BaseURL: "https://forum.example.org", LogoURL: "https://forum.example.org/uploads/logo-small.png"},
-		Topic: providers.Topic{
-			ID: 42, Title: "Welcome to the forum", URL: "https://forum.example.org/t/welcome/42",
-			Category: &providers.Category{ID: 3, Name: "General", Slug: "general", Color: "0088CC"},
-		},
-		Post: providers.Post{
-			ID: 100, Number: 1, Version: 1, URL: "https://forum.example.org/t/welcome/42/1",
-			Cooked:    `<p>Hello everyone <img src="/images/emoji/twitter/wave.png?v=12" title=":wave:" class="emoji" alt=":wave:" loading="lazy" width="20" height="20"></p><p>Please read the <a href="/guidelines">guidelines</a> first.</p>`,
-			CreatedAt: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
-		},
-		Author: providers.Author{
-			Username: "jane", Name: "Jane Doe", DisplayName: "Jane Doe (@jane)",
-			AvatarURL:  "https://forum.example.org/user_avatar/forum.example.org/jane/48/1_2.png",
-			ProfileURL: "https://forum.example.org/u/jane",
-		},
-		Filter: "watch",
-	}
-}
 
 func goldenTarget() *providers.Target {
 	return &providers.Target{
@@ -52,89 +20,38 @@ func goldenTarget() *providers.Target {
 
 func TestFormatGolden(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		modify func(n *providers.Notification, tg *providers.Target)
-	}{
-		{name: "new_topic", modify: func(*providers.Notification, *providers.Target) {}},
-		{name: "reply", modify: func(n *providers.Notification, _ *providers.Target) {
-			n.Post.ID, n.Post.Number, n.Post.URL = 101, 2, "https://forum.example.org/t/welcome/42/2"
-			n.Post.Cooked = `<p>Thanks <a class="mention" href="/u/jane">@jane</a>, glad to be here!</p>`
-			n.Author = providers.Author{Username: "bob", DisplayName: "@bob", ProfileURL: "https://forum.example.org/u/bob"}
-		}},
-		{name: "tags_parent_category", modify: func(n *providers.Notification, tg *providers.Target) {
-			n.Topic.Title = "Upgrade fails on 2.0"
-			n.Topic.Tags = []string{"upgrade", "docker", "help-wanted"}
-			n.Topic.Category = &providers.Category{
-				ID: 7, Name: "Installation", Slug: "installation", Color: "F1592A",
-				Parent: &providers.Category{ID: 2, Name: "Support", Slug: "support", Color: "25AAE2"},
-			}
-			n.Post.Cooked = `<p>Running <code>./launcher rebuild app</code> gives:</p><pre><code>FAILED
-exit 1</code></pre><ul><li>Ubuntu 24.04</li><li>Docker 27</li></ul>`
+	// What Slack adds to the shared cases: the bot's name and icon, text
+	// with mrkdwn's own specials, and a reply in a thread.
+	extra := map[string]func(n *providers.Notification, tg *providers.Target){
+		providertest.GoldenTagsParentCategory: func(_ *providers.Notification, tg *providers.Target) {
 			tg.Settings["username"] = "Forum bot"
 			tg.Settings["icon_url"] = "/images/bot.png"
-		}},
-		{name: "escaping", modify: func(n *providers.Notification, _ *providers.Target) {
+		},
+		providertest.GoldenEscaping: func(n *providers.Notification, _ *providers.Target) {
 			n.Topic.Title = "Q&A: <script> & *bold* claims"
-			n.Topic.Tags = []string{"a&b"}
-			n.Topic.Category = &providers.Category{ID: 4, Name: "R&D <lab>"}
 			n.Post.Cooked = `<p>1 &lt; 2 &amp;&amp; 3 &gt; 2, *not bold*, _maybe_ ~x~</p>` +
 				`<p><a href="https://example.com/search?q=a&amp;b=c">search &amp; find</a> ` +
 				`<a href="//cdn.example.com/x.png">cdn</a> <a href="mailto:team@example.org">mail us</a> ` +
 				`<a href="javascript:alert(1)">not a link</a> <a href="https://example.com/a|b">pipe</a> ` +
 				`<a href="https://example.com/bare">https://example.com/bare</a></p>`
 			n.Author.DisplayName = "Jane <Doe> & Co (@jane)"
-		}},
-		{name: "thread_reply", modify: func(n *providers.Notification, _ *providers.Target) {
-			n.Post.ID, n.Post.Number, n.Post.URL = 102, 3, "https://forum.example.org/t/welcome/42/3"
-			n.Post.Cooked = `<aside class="quote no-group" data-username="jane"><div class="title">jane:</div><blockquote><p>Hello everyone</p></blockquote></aside><p>Replying in the thread.</p>`
-			n.Filter, n.ThreadID = "thread", "1700000000.000100"
-		}},
+		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			n, tg := goldenNotification(), goldenTarget()
-			tc.modify(n, tg)
-			got, err := json.MarshalIndent(format(n, optionsFor(tg, n, modeAPI)), "", "  ")
-			require.NoError(t, err)
-			got = unescapeHTML(got)
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *updateGolden {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run go test ./providers/slack -update to create it")
-			require.JSONEq(t, string(want), string(got))
-		})
-	}
-}
-
-// unescapeHTML undoes json.Marshal's \u003c escapes so golden files show
-// what Slack receives, as providers.EncodeJSON sends it.
-func unescapeHTML(b []byte) []byte {
-	r := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")
-	return []byte(r.Replace(string(b)))
-}
-
-func TestFormatMatchesWire(t *testing.T) {
-	t.Parallel()
-	// The golden files use MarshalIndent; the wire uses EncodeJSON. Both
-	// must describe the same document.
-	n, tg := goldenNotification(), goldenTarget()
-	m := format(n, optionsFor(tg, n, modeAPI))
-	wire, err := providers.EncodeJSON(m)
-	require.NoError(t, err)
-	indented, err := json.MarshalIndent(m, "", "  ")
-	require.NoError(t, err)
-	require.JSONEq(t, string(indented), string(wire))
-	require.False(t, bytes.Contains(wire, []byte(`\u003c`)))
+	thread := providertest.GoldenThreadReply()
+	thread.Filter, thread.ThreadID = "thread", "1700000000.000100"
+	cases := append(providertest.GoldenCases(), providertest.GoldenCase{Name: "thread_reply", Notification: thread})
+	providertest.RunGolden(t, cases, func(c providertest.GoldenCase) any {
+		n, tg := c.Notification, goldenTarget()
+		if f := extra[c.Name]; f != nil {
+			f(n, tg)
+		}
+		return format(n, optionsFor(tg, n, modeAPI))
+	})
 }
 
 func TestFormatOptions(t *testing.T) {
 	t.Parallel()
-	n := goldenNotification()
+	n := providertest.GoldenNotification()
 
 	tg := goldenTarget()
 	o := optionsFor(tg, n, modeAPI)
@@ -160,7 +77,7 @@ func TestFormatOptions(t *testing.T) {
 
 func TestFormatWithoutAuthorOrExcerpt(t *testing.T) {
 	t.Parallel()
-	n := goldenNotification()
+	n := providertest.GoldenNotification()
 	n.Author = providers.Author{}
 	n.Post.Cooked = `<p><img src="/uploads/photo.jpg" alt="photo"></p>`
 	n.Topic.Category = nil

@@ -2,7 +2,6 @@ package slack_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -148,20 +147,6 @@ func setup(t *testing.T) *bundle {
 	return &bundle{p: slack.New(slack.Options{HTTPClient: providers.NewHTTPClient()}), fake: newFakeSlack(t)}
 }
 
-func (b *bundle) last(t *testing.T) providertest.Request {
-	t.Helper()
-	r, ok := b.fake.Last()
-	require.True(t, ok, "no request was sent")
-	return r
-}
-
-func decode(t *testing.T, body []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(body, &m))
-	return m
-}
-
 func TestPostMessage(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -174,12 +159,12 @@ func TestPostMessage(t *testing.T) {
 		Extra:     map[string]string{"channel": fakeChannelID},
 	}, r)
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /api/chat.postMessage", req.Endpoint())
 	require.Equal(t, "Bearer "+fakeToken, req.Header.Get("Authorization"))
 	require.Equal(t, "application/json; charset=utf-8", req.Header.Get("Content-Type"))
 	require.Equal(t, providers.UserAgent, req.Header.Get("User-Agent"))
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, fakeChannelName, body["channel"], "'#' is removed for the Web API")
 	require.NotContains(t, body, "thread_ts")
 	require.NotContains(t, body, "token", "the token travels in the header, never in the body")
@@ -197,7 +182,7 @@ func TestThreadReplyReportsParent(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1700000001.000001", r.MessageID)
 	require.Equal(t, "1690000000.000001", r.ThreadID, "later replies go to the parent, not to this reply")
-	require.Equal(t, "1690000000.000001", decode(t, b.last(t).Body)["thread_ts"])
+	require.Equal(t, "1690000000.000001", b.fake.RequireLast(t).JSON(t)["thread_ts"])
 }
 
 func TestTokenPreferredOverWebhook(t *testing.T) {
@@ -208,7 +193,7 @@ func TestTokenPreferredOverWebhook(t *testing.T) {
 	require.True(t, b.p.Threads(tg))
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.NoError(t, err)
-	require.Equal(t, "POST /api/chat.postMessage", b.last(t).Endpoint())
+	require.Equal(t, "POST /api/chat.postMessage", b.fake.RequireLast(t).Endpoint())
 }
 
 func TestIncomingWebhook(t *testing.T) {
@@ -222,10 +207,10 @@ func TestIncomingWebhook(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{}, r, "a webhook returns no ts")
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST "+fakeHookPath, req.Endpoint(), "api_base_url replaces only the origin")
 	require.Empty(t, req.Header.Get("Authorization"))
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, "#general", body["channel"])
 	require.NotContains(t, body, "thread_ts")
 	require.Len(t, body["blocks"], 3)
@@ -240,8 +225,8 @@ func TestNotConfigured(t *testing.T) {
 	}
 	require.False(t, b.p.Threads(tg))
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, slack.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.TestChannel(t.Context(), tg), slack.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, slack.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), slack.KeyNotConfigured, providers.ErrNotConfigured)
 	require.Empty(t, b.fake.Requests())
 }
 
@@ -251,145 +236,91 @@ func TestEmptyIdentifierNeedsWebhook(t *testing.T) {
 	tg := apiTarget(b.fake.URL())
 	tg.Data["identifier"] = ""
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, slack.KeyChannelNotFound, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, slack.KeyChannelNotFound, providers.ErrChannelNotFound)
 	require.Empty(t, b.fake.Requests())
 
 	tg = webhookTarget(b.fake.URL())
 	tg.Data["identifier"] = ""
 	_, err = b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.NoError(t, err, "a webhook posts to its own channel")
-	require.NotContains(t, decode(t, b.last(t).Body), "channel")
-}
-
-// requireKey checks a permanent error with key and sentinel.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
+	require.NotContains(t, b.fake.RequireLast(t).JSON(t), "channel")
 }
 
 func TestWebAPIErrors(t *testing.T) {
 	t.Parallel()
 	const generic = "chat_integration.channel_exception"
-	type want struct {
-		key       string
-		sentinel  error
-		permanent bool
-		limited   bool
-	}
-	notFound := want{slack.KeyChannelNotFound, providers.ErrChannelNotFound, true, false}
-	unauthorized := want{slack.KeyInvalidToken, providers.ErrUnauthorized, true, false}
-	prohibited := want{slack.KeyActionProhibited, providers.ErrForbidden, true, false}
-	retry := want{key: generic}
-	tests := []struct {
-		status int
-		header http.Header
-		body   string
-		want   want
-	}{
-		{200, nil, `{"ok":false,"error":"channel_not_found"}`, notFound},
-		{200, nil, `{"ok":false,"error":"is_archived"}`, notFound},
-		{200, nil, `{"ok":false,"error":"channel_is_archived"}`, notFound},
-		{200, nil, `{"ok":false,"error":"not_authed"}`, unauthorized},
-		{200, nil, `{"ok":false,"error":"invalid_auth"}`, unauthorized},
-		{200, nil, `{"ok":false,"error":"account_inactive"}`, unauthorized},
-		{200, nil, `{"ok":false,"error":"token_revoked"}`, unauthorized},
-		{200, nil, `{"ok":false,"error":"not_in_channel"}`, prohibited},
-		{200, nil, `{"ok":false,"error":"restricted_action"}`, prohibited},
-		{200, nil, `{"ok":false,"error":"restricted_action_read_only_channel"}`, prohibited},
-		{200, nil, `{"ok":false,"error":"missing_scope","needed":"chat:write"}`, prohibited},
-		{200, nil, `{"ok":false,"error":"invalid_blocks"}`, want{key: generic, permanent: true}},
-		{200, nil, `{"ok":false,"error":"msg_too_long"}`, want{key: generic, permanent: true}},
-		{200, nil, `{"ok":false}`, want{key: generic, permanent: true}},
-		{200, nil, `{"ok":false,"error":"internal_error"}`, retry},
-		{200, nil, `{"ok":false,"error":"fatal_error"}`, retry},
-		{200, http.Header{"Retry-After": {"30"}}, `{"ok":false,"error":"ratelimited"}`, want{key: generic, limited: true}},
-		{429, http.Header{"Retry-After": {"7"}}, `{"ok":false,"error":"ratelimited"}`, want{key: generic, limited: true}},
-		{429, nil, ``, want{key: generic, limited: true}},
-		{500, nil, `<html>oops</html>`, retry},
-		{503, nil, `{"ok":false,"error":"service_unavailable"}`, retry},
-		{200, nil, `<html>captive portal</html>`, retry},
-		{401, nil, `{"ok":false,"error":"invalid_auth"}`, unauthorized},
-		{401, nil, `Unauthorized`, unauthorized},
-		{404, nil, `not found`, notFound},
-		{400, nil, `{"ok":false,"error":"invalid_arguments"}`, want{key: generic, permanent: true}},
-		{302, http.Header{"Location": {"https://elsewhere.example/"}}, ``, want{key: generic, permanent: true}},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
-			require.Nil(t, r)
-			require.Error(t, err)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.want.permanent, permanent, "permanent: %v", err)
-			require.Equal(t, tc.want.limited, limited, "rate limited: %v", err)
-			require.Equal(t, tc.want.key, providers.ErrorKey(err))
-			if tc.want.sentinel != nil {
-				require.ErrorIs(t, err, tc.want.sentinel)
-			}
-			if limited {
-				want, _ := providers.ParseRetryAfter(tc.header.Get("Retry-After"), time.Now())
-				require.Equal(t, want, after)
-			}
-			require.NotContains(t, err.Error(), fakeToken)
-			require.NotContains(t, err.Error(), "<html>", "bodies are never quoted")
-			require.Len(t, b.fake.Requests(), 1)
-		})
-	}
+	type want = providertest.Classified
+	notFound := want{Key: slack.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}
+	unauthorized := want{Key: slack.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
+	prohibited := want{Key: slack.KeyActionProhibited, Sentinel: providers.ErrForbidden, Permanent: true}
+	retry := want{Key: generic}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 200, Body: `{"ok":false,"error":"channel_not_found"}`, Want: notFound},
+		{Status: 200, Body: `{"ok":false,"error":"is_archived"}`, Want: notFound},
+		{Status: 200, Body: `{"ok":false,"error":"channel_is_archived"}`, Want: notFound},
+		{Status: 200, Body: `{"ok":false,"error":"not_authed"}`, Want: unauthorized},
+		{Status: 200, Body: `{"ok":false,"error":"invalid_auth"}`, Want: unauthorized},
+		{Status: 200, Body: `{"ok":false,"error":"account_inactive"}`, Want: unauthorized},
+		{Status: 200, Body: `{"ok":false,"error":"token_revoked"}`, Want: unauthorized},
+		{Status: 200, Body: `{"ok":false,"error":"not_in_channel"}`, Want: prohibited},
+		{Status: 200, Body: `{"ok":false,"error":"restricted_action"}`, Want: prohibited},
+		{Status: 200, Body: `{"ok":false,"error":"restricted_action_read_only_channel"}`, Want: prohibited},
+		{Status: 200, Body: `{"ok":false,"error":"missing_scope","needed":"chat:write"}`, Want: prohibited},
+		{Status: 200, Body: `{"ok":false,"error":"invalid_blocks"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 200, Body: `{"ok":false,"error":"msg_too_long"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 200, Body: `{"ok":false}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 200, Body: `{"ok":false,"error":"internal_error"}`, Want: retry},
+		{Status: 200, Body: `{"ok":false,"error":"fatal_error"}`, Want: retry},
+		{Status: 200, Header: http.Header{"Retry-After": {"30"}}, Body: `{"ok":false,"error":"ratelimited"}`, Want: want{Key: generic, Limited: true, After: 30 * time.Second}},
+		{Status: 429, Header: http.Header{"Retry-After": {"7"}}, Body: `{"ok":false,"error":"ratelimited"}`, Want: want{Key: generic, Limited: true, After: 7 * time.Second}},
+		{Status: 429, Want: want{Key: generic, Limited: true}},
+		{Status: 500, Body: `<html>oops</html>`, Want: retry},
+		{Status: 503, Body: `{"ok":false,"error":"service_unavailable"}`, Want: retry},
+		{Status: 200, Body: `<html>captive portal</html>`, Want: retry},
+		{Status: 401, Body: `{"ok":false,"error":"invalid_auth"}`, Want: unauthorized},
+		{Status: 401, Body: `Unauthorized`, Want: unauthorized},
+		{Status: 404, Body: `not found`, Want: notFound},
+		{Status: 400, Body: `{"ok":false,"error":"invalid_arguments"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: want{Key: generic, Permanent: true}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
+		require.Nil(t, r)
+		require.Len(t, b.fake.Requests(), 1)
+		return err
+	}, fakeToken, "<html>")
 }
 
 func TestIncomingWebhookErrors(t *testing.T) {
 	t.Parallel()
 	const generic = "chat_integration.channel_exception"
-	tests := []struct {
-		status    int
-		body      string
-		key       string
-		sentinel  error
-		permanent bool
-	}{
-		{403, "action_prohibited", slack.KeyActionProhibited, providers.ErrForbidden, true},
-		{403, "posting_to_general_channel_denied", slack.KeyActionProhibited, providers.ErrForbidden, true},
-		{403, "something_new", slack.KeyActionProhibited, providers.ErrForbidden, true}, // the reference maps any 403
-		{403, "invalid_token", slack.KeyInvalidToken, providers.ErrUnauthorized, true},
-		{404, "channel_not_found", slack.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{410, "channel_is_archived", slack.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{404, "no_service", slack.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{410, "no_active_hooks", slack.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{404, "", slack.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{400, "channel_not_found", slack.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{400, "invalid_payload", generic, nil, true},
-		{400, "no_text", generic, nil, true},
-		{500, "channel_not_found", generic, nil, false}, // a 5xx is retried whatever it says
-		{502, "<html>bad gateway</html>", generic, nil, false},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, http.Header{"Content-Type": {"text/plain"}}, tc.body)
-			_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
-			require.Error(t, err)
-			permanent, limited, _ := providers.Classify(err)
-			require.Equal(t, tc.permanent, permanent, "%v", err)
-			require.False(t, limited)
-			require.Equal(t, tc.key, providers.ErrorKey(err))
-			if tc.sentinel != nil {
-				require.ErrorIs(t, err, tc.sentinel)
-			}
-			require.NotContains(t, err.Error(), fakeHookSecret)
-			require.NotContains(t, err.Error(), "<html>")
-		})
-	}
+	type want = providertest.Classified
+	text := http.Header{"Content-Type": {"text/plain"}}
+	prohibited := want{Key: slack.KeyActionProhibited, Sentinel: providers.ErrForbidden, Permanent: true}
+	unauthorized := want{Key: slack.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
+	notFound := want{Key: slack.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 403, Header: text, Body: "action_prohibited", Want: prohibited},
+		{Status: 403, Header: text, Body: "posting_to_general_channel_denied", Want: prohibited},
+		{Status: 403, Header: text, Body: "something_new", Want: prohibited}, // the reference maps any 403
+		{Status: 403, Header: text, Body: "invalid_token", Want: unauthorized},
+		{Status: 404, Header: text, Body: "channel_not_found", Want: notFound},
+		{Status: 410, Header: text, Body: "channel_is_archived", Want: notFound},
+		{Status: 404, Header: text, Body: "no_service", Want: notFound},
+		{Status: 410, Header: text, Body: "no_active_hooks", Want: notFound},
+		{Status: 404, Header: text, Want: notFound},
+		{Status: 400, Header: text, Body: "channel_not_found", Want: notFound},
+		{Status: 400, Header: text, Body: "invalid_payload", Want: want{Key: generic, Permanent: true}},
+		{Status: 400, Header: text, Body: "no_text", Want: want{Key: generic, Permanent: true}},
+		{Status: 500, Header: text, Body: "channel_not_found", Want: want{Key: generic}}, // a 5xx is retried whatever it says
+		{Status: 502, Header: text, Body: "<html>bad gateway</html>", Want: want{Key: generic}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
+		return err
+	}, fakeHookSecret, "<html>")
 }
 
 func TestWebhookBodyEchoingSecretIsNotQuoted(t *testing.T) {
@@ -412,21 +343,21 @@ func TestEditAndDelete(t *testing.T) {
 
 	n.Kind, n.Post.Version, n.Post.Cooked = providers.PostEdited, 2, "<p>Edited text</p>"
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /api/chat.update", req.Endpoint())
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, fakeChannelID, body["channel"], "the channel id Slack resolved, not the name")
 	require.Equal(t, r.MessageID, body["ts"])
 	require.NotContains(t, body, "thread_ts")
 	require.Contains(t, string(req.Body), "Edited text")
 
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
-	body = decode(t, b.last(t).Body)
+	body = b.fake.RequireLast(t).JSON(t)
 	require.Equal(t, map[string]any{"channel": fakeChannelID, "ts": r.MessageID}, body)
 
 	// A receipt from before Extra was stored falls back to the identifier.
 	require.NoError(t, b.p.Delete(t.Context(), tg, &providers.Receipt{MessageID: r.MessageID}))
-	require.Equal(t, fakeChannelName, decode(t, b.last(t).Body)["channel"])
+	require.Equal(t, fakeChannelName, b.fake.RequireLast(t).JSON(t)["channel"])
 }
 
 func TestDeleteOfMissingMessageSucceeds(t *testing.T) {
@@ -437,7 +368,7 @@ func TestDeleteOfMissingMessageSucceeds(t *testing.T) {
 	r := &providers.Receipt{MessageID: "1.2", Extra: map[string]string{"channel": fakeChannelID}}
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
 	err := b.p.Edit(t.Context(), tg, r, providertest.Notification())
-	requireKey(t, err, "chat_integration.channel_exception", nil)
+	providertest.RequireKey(t, err, "chat_integration.channel_exception", nil)
 }
 
 func TestEditNeedsTokenAndTS(t *testing.T) {
@@ -445,8 +376,8 @@ func TestEditNeedsTokenAndTS(t *testing.T) {
 	b := setup(t)
 	n := providertest.Notification()
 	r := &providers.Receipt{MessageID: "1.2"}
-	requireKey(t, b.p.Edit(t.Context(), webhookTarget(b.fake.URL()), r, n), slack.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{}), "chat_integration.channel_exception", nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), webhookTarget(b.fake.URL()), r, n), slack.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{}), "chat_integration.channel_exception", nil)
 	require.Empty(t, b.fake.Requests())
 }
 
@@ -454,13 +385,13 @@ func TestTestChannel(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	require.NoError(t, b.p.TestChannel(t.Context(), apiTarget(b.fake.URL())))
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /api/auth.test", req.Endpoint())
 	require.Equal(t, "Bearer "+fakeToken, req.Header.Get("Authorization"))
 
 	tg := apiTarget(b.fake.URL())
 	tg.Settings["access_token"] = "xoxb-wrong"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), slack.KeyInvalidToken, providers.ErrUnauthorized)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), slack.KeyInvalidToken, providers.ErrUnauthorized)
 
 	require.NoError(t, b.p.TestChannel(t.Context(), webhookTarget(b.fake.URL())))
 	require.Len(t, b.fake.Requests(), 2, "a webhook cannot be tested without posting, so nothing is sent")
@@ -471,7 +402,7 @@ func TestInvalidAPIBaseURL(t *testing.T) {
 	p := slack.New(slack.Options{})
 	for _, tg := range []*providers.Target{apiTarget("::not a url"), webhookTarget("::not a url")} {
 		_, err := p.Notify(t.Context(), tg, providertest.Notification())
-		requireKey(t, err, slack.KeyNotConfigured, providers.ErrNotConfigured)
+		providertest.RequireKey(t, err, slack.KeyNotConfigured, providers.ErrNotConfigured)
 	}
 }
 
