@@ -6,10 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"flag"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,9 +16,6 @@ import (
 	"github.com/chatsidecar/chatsidecar/providers/providertest"
 	"github.com/chatsidecar/chatsidecar/providers/webhook"
 )
-
-// updateGolden rewrites the golden files: go test ./providers/webhook -update.
-var updateGolden = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 func target(base string) *providers.Target {
 	return &providers.Target{
@@ -51,13 +45,6 @@ func setup(t *testing.T) *bundle {
 	return &bundle{p: webhook.New(webhook.Options{}), fake: newFakeReceiver(t)}
 }
 
-func (b *bundle) last(t *testing.T) providertest.Request {
-	t.Helper()
-	r, ok := b.fake.Last()
-	require.True(t, ok, "no request was sent")
-	return r
-}
-
 func TestRequest(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -65,7 +52,7 @@ func TestRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{MessageID: "delivery-1"}, r)
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /discourse", req.Endpoint())
 	require.Equal(t, "token="+fakeToken, req.Query, "api_base_url replaces the origin and keeps path and query")
 	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
@@ -79,19 +66,8 @@ func TestPayloadGolden(t *testing.T) {
 	b := setup(t)
 	_, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
 	require.NoError(t, err)
-	got := b.last(t).Body
-
-	var indented bytes.Buffer
-	require.NoError(t, json.Indent(&indented, got, "", "  "))
-	indented.WriteByte('\n')
-	path := filepath.Join("testdata", "post_created.golden.json")
-	if *updateGolden {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, indented.Bytes(), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./providers/webhook -update to create it")
-	require.JSONEq(t, string(want), string(got))
+	got := b.fake.RequireLast(t).Body
+	providertest.RequireGolden(t, providertest.GoldenPath("post_created"), got)
 	require.NotContains(t, string(got), `\u003c`, "bodies are not HTML-escaped")
 }
 
@@ -103,7 +79,7 @@ func TestPayloadWithoutCategoryOrTags(t *testing.T) {
 	n.Kind = providers.PostEdited
 	_, err := b.p.Notify(t.Context(), target(b.fake.URL()), n)
 	require.NoError(t, err)
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "post_edited", req.Header.Get(webhook.HeaderEvent))
 
 	var body struct {
@@ -127,7 +103,7 @@ func TestSignatureVerifies(t *testing.T) {
 	b := setup(t)
 	_, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
 	require.NoError(t, err)
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 
 	// Verify as a receiver would, independently of the provider's code:
 	// HMAC-SHA256 of the raw body keyed by the secret, lowercase hex,
@@ -157,7 +133,7 @@ func TestUnsignedWithoutSecret(t *testing.T) {
 	delete(tg.Settings, "signing_secret")
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.NoError(t, err)
-	require.Empty(t, b.last(t).Header.Values(webhook.HeaderSignature))
+	require.Empty(t, b.fake.RequireLast(t).Header.Values(webhook.HeaderSignature))
 }
 
 func TestReplyID(t *testing.T) {
@@ -188,54 +164,36 @@ func TestReplyID(t *testing.T) {
 
 func TestStatusErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		status    int
-		key       string
-		sentinel  error
-		permanent bool
-	}{
-		{401, webhook.KeyUnauthorized, providers.ErrUnauthorized, true},
-		{403, webhook.KeyForbidden, providers.ErrForbidden, true},
-		{404, webhook.KeyNotFound, providers.ErrChannelNotFound, true},
-		{410, webhook.KeyNotFound, providers.ErrChannelNotFound, true},
-		{400, webhook.KeyRejected, nil, true},
-		{422, webhook.KeyRejected, nil, true},
-		{301, webhook.KeyRejected, nil, true}, // redirects are not followed
-		{408, "chat_integration.channel_exception", nil, false},
-		{502, "chat_integration.channel_exception", nil, false},
-	}
-	for _, tc := range tests {
-		t.Run(http.StatusText(tc.status), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, http.Header{"Location": {"https://elsewhere.example/?token=" + fakeToken}}, "echo "+fakeToken)
-			_, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-			require.Error(t, err)
-			permanent, limited, _ := providers.Classify(err)
-			require.Equal(t, tc.permanent, permanent, "%v", err)
-			require.False(t, limited)
-			require.Equal(t, tc.key, providers.ErrorKey(err))
-			if tc.sentinel != nil {
-				require.ErrorIs(t, err, tc.sentinel)
-			}
-			require.NotContains(t, err.Error(), fakeToken)
-			require.Len(t, b.fake.Requests(), 1, "one request, no redirect followed")
-		})
-	}
+	type want = providertest.Classified
+	generic := want{Key: "chat_integration.channel_exception"}
+	rejected := want{Key: webhook.KeyRejected, Permanent: true}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 401, Want: want{Key: webhook.KeyUnauthorized, Sentinel: providers.ErrUnauthorized, Permanent: true}},
+		{Status: 403, Want: want{Key: webhook.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 404, Want: want{Key: webhook.KeyNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 410, Want: want{Key: webhook.KeyNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 400, Want: rejected},
+		{Status: 422, Want: rejected},
+		{Status: 301, Want: rejected}, // redirects are not followed
+		{Status: 408, Want: generic},
+		{Status: 502, Want: generic},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		// The receiver echoes the token, in the body and a redirect.
+		b.fake.Reply(c.Status, http.Header{"Location": {"https://elsewhere.example/?token=" + fakeToken}}, "echo "+fakeToken)
+		_, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
+		require.Len(t, b.fake.Requests(), 1, "one request, no redirect followed")
+		return err
+	}, fakeToken)
 }
 
 func TestNotConfigured(t *testing.T) {
 	t.Parallel()
-	p := webhook.New(webhook.Options{})
-	for _, tg := range []*providers.Target{
-		{Data: map[string]string{"name": "x", "url": ""}},
-		{Data: map[string]string{"name": "x", "url": "ftp://example.com/x"}},
+	providertest.RequireNotConfigured(t, webhook.New(webhook.Options{}), webhook.KeyNotConfigured,
+		&providers.Target{Data: map[string]string{"name": "x", "url": ""}},
+		&providers.Target{Data: map[string]string{"name": "x", "url": "ftp://example.com/x"}},
 		target("::bad"),
-	} {
-		_, err := p.Notify(t.Context(), tg, providertest.Notification())
-		require.ErrorIs(t, err, providers.ErrNotConfigured)
-		require.Equal(t, webhook.KeyNotConfigured, providers.ErrorKey(err))
-	}
+	)
 }
 
 func TestCapabilities(t *testing.T) {
