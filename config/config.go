@@ -142,7 +142,7 @@ func variables() []variable {
 			c.OutboundAllowPrivate = b
 			return nil
 		}},
-		{"CHATSIDECAR_DELIVERY_WORKERS", "delivery-workers", "64", "deliveries run at once by this process; 0 for an intake-only replica", func(c *Config, v string) error {
+		{"CHATSIDECAR_DELIVERY_WORKERS", "delivery-workers", "256", "deliveries run at once by this process; 0 for an intake-only replica", func(c *Config, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 || n > 10000 {
 				return errors.New("must be an integer between 0 and 10000")

@@ -19,9 +19,9 @@ func newChannelLimiter() *channelLimiter {
 	return &channelLimiter{next: make(map[int64]time.Time), paused: make(map[int64]time.Time)}
 }
 
-// pausedFor reports how long a platform's 429 still holds the channel. A
-// worker does not wait that out in place: it snoozes the job, so a
-// paused channel cannot tie up the workers other channels need.
+// pausedFor reports how long a platform's 429 still holds the channel.
+// Workers wait a short pause out in place, a bounded number of them at a
+// time (Engine.holdFor); otherwise they snooze the job.
 func (l *channelLimiter) pausedFor(channelID int64, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()

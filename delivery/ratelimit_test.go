@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -45,4 +46,22 @@ func TestBackoff(t *testing.T) {
 		got := b.delay(c.attempt, c.r)
 		require.InDelta(t, float64(c.want), float64(got), float64(time.Microsecond), "attempt %d r %v", c.attempt, c.r)
 	}
+}
+
+// A short pause is waited out in place by a bounded number of workers; a
+// long one, or one more worker than the bound, snoozes instead.
+func TestHoldFor(t *testing.T) {
+	e := &Engine{holds: make(chan struct{}, 1)}
+	ctx := context.Background()
+	require.True(t, e.holdFor(ctx, time.Millisecond))
+	require.False(t, e.holdFor(ctx, maxRateWait+time.Millisecond), "too long to hold a worker")
+
+	e.holds <- struct{}{} // another worker is waiting
+	require.False(t, e.holdFor(ctx, time.Millisecond), "the bound is reached")
+	<-e.holds
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	require.False(t, e.holdFor(cancelled, time.Second), "shutdown ends the wait")
+	require.Empty(t, e.holds, "every hold was released")
 }

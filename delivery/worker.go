@@ -72,22 +72,6 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		}
 	}
 
-	if wait := e.limiter.pausedFor(ch.ID, e.now()); wait > 0 {
-		return river.JobSnooze(wait)
-	}
-	if wait := e.limiter.reserve(ch.ID, e.opts.Limits(d.Provider), e.now()); wait > 0 {
-		if wait > maxRateWait {
-			return river.JobSnooze(wait)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return river.JobSnooze(0)
-		case <-t.C:
-		}
-	}
-
 	var n providers.Notification
 	if err := json.Unmarshal([]byte(w.Payload), &n); err != nil {
 		return e.finish(ctx, d, ch, store.StatusFailed, fmt.Errorf("stored event %d is unreadable: %w", d.EventID, err))
@@ -119,6 +103,28 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		}
 	}
 
+	for {
+		if wait := e.limiter.pausedFor(ch.ID, e.now()); wait > 0 && !e.holdFor(ctx, wait) {
+			return river.JobSnooze(wait)
+		}
+		if wait := e.limiter.reserve(ch.ID, e.opts.Limits(d.Provider), e.now()); wait > 0 {
+			if wait > maxRateWait || !sleep(ctx, wait) {
+				return river.JobSnooze(wait)
+			}
+		}
+		again, err := e.attempt(ctx, d, ch, p, target, &n, pm, lastAttempt)
+		if !again {
+			return err
+		}
+	}
+}
+
+// attempt makes one platform call for a delivery and records its outcome.
+// again asks the caller to try once more in place: the platform rate
+// limited the channel for a short while, and the caller waits that out
+// (or snoozes the job when too many workers are waiting already).
+func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Channel, p providers.Provider,
+	target *providers.Target, n *providers.Notification, pm *store.PostMessage, lastAttempt bool) (again bool, err error) {
 	// SENDING is announced, not stored: it lasts as long as one platform
 	// call, and after a crash the stored QUEUED or RETRYING says truly
 	// that the delivery will be tried again.
@@ -134,11 +140,11 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		nf, ok := p.(providers.Notifier)
 		if !ok {
 			cancel()
-			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot deliver notifications yet"))
+			return false, e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot deliver notifications yet"))
 		}
-		receipt, err = nf.Notify(sctx, target, &n)
+		receipt, err = nf.Notify(sctx, target, n)
 	case store.ActionEdit:
-		err = p.(providers.Editor).Edit(sctx, target, receiptOf(pm), &n)
+		err = p.(providers.Editor).Edit(sctx, target, receiptOf(pm), n)
 	case store.ActionDelete:
 		err = p.(providers.Editor).Delete(sctx, target, receiptOf(pm))
 	}
@@ -146,14 +152,14 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	e.opts.Metrics.observeSend(d.Provider, e.now().Sub(start))
 
 	if err == nil {
-		return e.succeed(ctx, d, ch, &n, receipt)
+		return false, e.succeed(ctx, d, ch, n, receipt)
 	}
 	if ctx.Err() != nil {
 		// Shutdown, not the platform: try again at once on the next start.
 		d.Status = store.StatusQueued
 		_ = e.store.SaveDelivery(context.WithoutCancel(ctx), d)
 		e.Published(d)
-		return river.JobSnooze(0)
+		return false, river.JobSnooze(0)
 	}
 	permanent, limited, retryAfter := providers.Classify(err)
 	switch {
@@ -166,17 +172,20 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		d.Status, d.NextAttemptAt = store.StatusRetrying, &next
 		setError(d, err)
 		if err := e.store.SaveDelivery(ctx, d); err != nil {
-			return err
+			return false, err
 		}
 		e.Published(d)
 		e.limiter.pause(ch.ID, next)
-		return river.JobSnooze(retryAfter)
+		// The caller waits a short pause out in place; River would
+		// take up to its scheduler's interval (5 s) to run a snoozed
+		// job again.
+		return true, nil
 	case permanent:
 		d.Attempts++
-		return e.finish(ctx, d, ch, store.StatusFailed, err)
+		return false, e.finish(ctx, d, ch, store.StatusFailed, err)
 	case lastAttempt:
 		d.Attempts++
-		return e.finish(ctx, d, ch, store.StatusFailed, err)
+		return false, e.finish(ctx, d, ch, store.StatusFailed, err)
 	default:
 		d.Attempts++
 		d.Status = store.StatusRetrying
@@ -184,10 +193,10 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 		setError(d, err)
 		e.opts.Metrics.delivery(d.Provider, "retry")
 		if err := e.store.SaveDelivery(ctx, d); err != nil {
-			return err
+			return false, err
 		}
 		e.Published(d)
-		return err
+		return false, err
 	}
 }
 
@@ -307,4 +316,35 @@ func (e *Engine) waitTurn(ctx context.Context, d *store.Delivery) (bool, error) 
 		case <-t.C:
 		}
 	}
+}
+
+// sleep waits d, or until ctx ends; it reports whether the full wait
+// passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// holdFor waits out a channel's short rate-limit pause in place, which
+// resumes the delivery as soon as the platform allows. It refuses (and
+// the caller snoozes the job instead) when the pause is long or when a
+// quarter of the workers are already waiting, so a paused channel cannot
+// tie up the workers other channels need.
+func (e *Engine) holdFor(ctx context.Context, d time.Duration) bool {
+	if d > maxRateWait {
+		return false
+	}
+	select {
+	case e.holds <- struct{}{}:
+	default:
+		return false
+	}
+	defer func() { <-e.holds }()
+	return sleep(ctx, d)
 }
