@@ -110,13 +110,9 @@ func (p *Provider) call(ctx context.Context, t *providers.Target, method, path s
 			return nil, providers.Permanent("", nil, "encoding the Mattermost request: %v", err)
 		}
 	}
-	req, err := providers.NewJSONRequest(ctx, strings.TrimSuffix(base, "/")+"/api/v4"+path, data)
+	req, err := providers.NewRequest(ctx, method, strings.TrimSuffix(base, "/")+"/api/v4"+path, data, "application/json")
 	if err != nil {
 		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the Mattermost server URL is not valid")
-	}
-	req.Method = method
-	if body == nil {
-		req.Header.Del("Content-Type")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(t.Settings.String("bot_token")))

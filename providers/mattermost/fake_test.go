@@ -93,7 +93,7 @@ type appErr struct {
 }
 
 func (e *appErr) write(w http.ResponseWriter, detail string) {
-	writeJSON(w, e.status, map[string]any{
+	providertest.WriteJSON(w, e.status, map[string]any{
 		"id": e.id, "message": e.message, "detailed_error": detail,
 		"request_id": "reqid0000000000000000000000", "status_code": e.status,
 	})
@@ -164,7 +164,7 @@ func (f *fakeMattermost) api(h apiHandler) http.HandlerFunc {
 			e.write(w, "")
 			return
 		}
-		writeJSON(w, status, reply)
+		providertest.WriteJSON(w, status, reply)
 	}
 }
 
@@ -280,10 +280,4 @@ func (f *fakeMattermost) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	_, _ = io.WriteString(w, "ok")
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -97,7 +97,7 @@ func formatAttachment(n *providers.Notification, o formatOptions) attachment {
 	heading := providers.TopicHeading(n.Topic)
 	a := attachment{
 		Fallback:   heading,
-		AuthorName: displayName(n.Author),
+		AuthorName: providers.DisplayName(n.Author),
 		AuthorIcon: n.Author.AvatarURL,
 		AuthorLink: n.Author.ProfileURL,
 		Title:      heading,
@@ -140,18 +140,6 @@ func formatPost(n *providers.Notification, o formatOptions) post {
 // formatPatch is the body that replaces a post's content with n's.
 func formatPatch(n *providers.Notification, o formatOptions) patch {
 	return patch{Props: props{Attachments: []attachment{formatAttachment(n, o)}}}
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
 }
 
 // quietMentions keeps a forum post from notifying a whole Mattermost

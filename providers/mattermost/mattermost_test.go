@@ -144,33 +144,6 @@ func setup(t *testing.T) *bundle {
 	return &bundle{p: mattermost.New(mattermost.Options{HTTPClient: providers.NewHTTPClient()}), fake: newFakeMattermost(t)}
 }
 
-func (b *bundle) last(t *testing.T) providertest.Request {
-	t.Helper()
-	r, ok := b.fake.Last()
-	require.True(t, ok, "no request was sent")
-	return r
-}
-
-func decode(t *testing.T, body []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(body, &m))
-	return m
-}
-
-// requireKey checks a permanent error with key and sentinel.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
-}
-
 func TestCreatePost(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -180,12 +153,12 @@ func TestCreatePost(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{MessageID: "post0000000000000000000001", ThreadID: "post0000000000000000000001"}, r)
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /api/v4/posts", req.Endpoint())
 	require.Equal(t, "Bearer "+fakeToken, req.Header.Get("Authorization"))
 	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
 	require.Equal(t, providers.UserAgent, req.Header.Get("User-Agent"))
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, fakeChannelID, body["channel_id"], "the identifier without '#'")
 	require.NotContains(t, body, "root_id")
 	require.NotContains(t, body, "username", "the bot posts under its own name")
@@ -214,14 +187,14 @@ func TestThreadRootAndReply(t *testing.T) {
 	first.Post.Number, first.Filter = 1, "thread"
 	root, err := b.p.Notify(t.Context(), tg, first)
 	require.NoError(t, err)
-	require.NotContains(t, decode(t, b.last(t).Body), "root_id", "the first post starts the thread")
+	require.NotContains(t, b.fake.RequireLast(t).JSON(t), "root_id", "the first post starts the thread")
 	require.Equal(t, root.MessageID, root.ThreadID, "and is its root")
 
 	reply := providertest.Notification()
 	reply.Post.ID, reply.Post.Number, reply.Filter, reply.ThreadID = 1002, 2, "thread", root.ThreadID
 	r, err := b.p.Notify(t.Context(), tg, reply)
 	require.NoError(t, err)
-	require.Equal(t, root.MessageID, decode(t, b.last(t).Body)["root_id"])
+	require.Equal(t, root.MessageID, b.fake.RequireLast(t).JSON(t)["root_id"])
 	require.NotEqual(t, root.MessageID, r.MessageID)
 	require.Equal(t, root.MessageID, r.ThreadID, "later replies still go to the root")
 	p, ok := b.fake.Post(r.MessageID)
@@ -232,7 +205,7 @@ func TestThreadRootAndReply(t *testing.T) {
 	reply.Filter = "watch"
 	_, err = b.p.Notify(t.Context(), tg, reply)
 	require.NoError(t, err)
-	require.NotContains(t, decode(t, b.last(t).Body), "root_id")
+	require.NotContains(t, b.fake.RequireLast(t).JSON(t), "root_id")
 }
 
 func TestEditAndDelete(t *testing.T) {
@@ -245,7 +218,7 @@ func TestEditAndDelete(t *testing.T) {
 
 	n.Kind, n.Post.Version, n.Post.Cooked = providers.PostEdited, 2, "<p>Edited text</p>"
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "PUT /api/v4/posts/"+r.MessageID+"/patch", req.Endpoint())
 	require.Equal(t, "Bearer "+fakeToken, req.Header.Get("Authorization"))
 	p, ok := b.fake.Post(r.MessageID)
@@ -253,7 +226,7 @@ func TestEditAndDelete(t *testing.T) {
 	require.Equal(t, "Edited text", p.Text(), "the edit replaced the post's attachment")
 
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
-	req = b.last(t)
+	req = b.fake.RequireLast(t)
 	require.Equal(t, "DELETE /api/v4/posts/"+r.MessageID, req.Endpoint())
 	require.Empty(t, req.Body)
 	_, ok = b.fake.Post(r.MessageID)
@@ -267,8 +240,8 @@ func TestEditNeedsAPIAndPostID(t *testing.T) {
 	b := setup(t)
 	n := providertest.Notification()
 	r := &providers.Receipt{MessageID: "post0000000000000000000001"}
-	requireKey(t, b.p.Edit(t.Context(), webhookTarget(b.fake.URL()), r, n), mattermost.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{}), generic, nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), webhookTarget(b.fake.URL()), r, n), mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{}), generic, nil)
 	require.Empty(t, b.fake.Requests())
 }
 
@@ -283,10 +256,10 @@ func TestIncomingWebhook(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{}, r, "a webhook returns no post id")
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /hooks/"+fakeHookID, req.Endpoint(), "api_base_url replaces only the origin")
 	require.Empty(t, req.Header.Get("Authorization"))
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, "#"+fakeChannelName, body["channel"])
 	require.Equal(t, "Example Forum", body["username"], "as the reference: the forum's title")
 	require.Equal(t, "https://forum.example.org/logo.png", body["icon_url"])
@@ -295,7 +268,7 @@ func TestIncomingWebhook(t *testing.T) {
 	tg.Data["identifier"] = "@" + fakeUser
 	_, err = b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, "@"+fakeUser, decode(t, b.last(t).Body)["channel"])
+	require.Equal(t, "@"+fakeUser, b.fake.RequireLast(t).JSON(t)["channel"])
 }
 
 func TestIdentifierChoosesTheWay(t *testing.T) {
@@ -308,13 +281,13 @@ func TestIdentifierChoosesTheWay(t *testing.T) {
 	require.False(t, b.p.Threads(both), "a channel name goes through the webhook")
 	_, err := b.p.Notify(t.Context(), both, providertest.Notification())
 	require.NoError(t, err)
-	require.Equal(t, "POST /hooks/"+fakeHookID, b.last(t).Endpoint())
+	require.Equal(t, "POST /hooks/"+fakeHookID, b.fake.RequireLast(t).Endpoint())
 
 	both.Data["identifier"] = "#" + fakeChannelID
 	require.True(t, b.p.Threads(both), "a channel id goes through the REST API")
 	_, err = b.p.Notify(t.Context(), both, providertest.Notification())
 	require.NoError(t, err)
-	require.Equal(t, "POST /api/v4/posts", b.last(t).Endpoint())
+	require.Equal(t, "POST /api/v4/posts", b.fake.RequireLast(t).Endpoint())
 
 	// Without a token a channel id is sent to the webhook as a name: it
 	// may be one.
@@ -329,71 +302,46 @@ func TestNotConfigured(t *testing.T) {
 	onlyAPI := apiTarget(b.fake.URL())
 	onlyAPI.Data["identifier"] = "@" + fakeUser
 	_, err := b.p.Notify(t.Context(), onlyAPI, providertest.Notification())
-	requireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
 	require.ErrorContains(t, err, "#<channel id>")
 
 	none := &providers.Target{Data: map[string]string{"identifier": "#" + fakeChannelID}, Settings: providers.Settings{"bot_token": " "}}
 	require.False(t, b.p.Threads(none))
 	_, err = b.p.Notify(t.Context(), none, providertest.Notification())
-	requireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.TestChannel(t.Context(), none), mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), none), mattermost.KeyNotConfigured, providers.ErrNotConfigured)
 	require.Empty(t, b.fake.Requests())
 }
 
 func TestAPIErrors(t *testing.T) {
 	t.Parallel()
-	type want struct {
-		key       string
-		sentinel  error
-		permanent bool
-		limited   bool
-		after     time.Duration
-	}
-	notFound := want{key: mattermost.KeyChannelNotFound, sentinel: providers.ErrChannelNotFound, permanent: true}
+	type want = providertest.Classified
+	notFound := want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}
 	appErr := func(status int, id string) string {
 		return fmt.Sprintf(`{"id":%q,"message":"m","detailed_error":"token=%s","request_id":"r","status_code":%d}`, id, fakeToken, status)
 	}
-	tests := []struct {
-		status int
-		header http.Header
-		body   string
-		want   want
-	}{
-		{401, nil, appErr(401, "api.context.session_expired.app_error"), want{key: mattermost.KeyInvalidToken, sentinel: providers.ErrUnauthorized, permanent: true}},
-		{403, nil, appErr(403, "api.context.permissions.app_error"), want{key: mattermost.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true}},
-		{404, nil, appErr(404, "app.channel.get.existing.app_error"), notFound},
-		{400, nil, appErr(400, "model.post.is_valid.channel_id.app_error"), notFound},
-		{400, nil, appErr(400, "api.post.create_post.message.app_error"), want{key: generic, permanent: true}},
-		{413, nil, `<html>too large</html>`, want{key: generic, permanent: true}},
-		{429, http.Header{"Retry-After": {"3"}, "X-Ratelimit-Reset": {"9"}}, "limit exceeded\n", want{key: generic, limited: true, after: 3 * time.Second}},
-		{429, http.Header{"X-Ratelimit-Reset": {"9"}}, "limit exceeded\n", want{key: generic, limited: true, after: 9 * time.Second}},
-		{429, nil, "", want{key: generic, limited: true}},
-		{500, nil, appErr(500, "app.post.save.app_error"), want{key: generic}},
-		{502, nil, `<html>bad gateway</html>`, want{key: generic}},
-		{200, nil, `<html>captive portal</html>`, want{key: generic}},
-		{302, http.Header{"Location": {"https://elsewhere.example/"}}, ``, want{key: generic, permanent: true}},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
-			require.Nil(t, r)
-			require.Error(t, err)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.want.permanent, permanent, "permanent: %v", err)
-			require.Equal(t, tc.want.limited, limited, "rate limited: %v", err)
-			require.Equal(t, tc.want.after, after)
-			require.Equal(t, tc.want.key, providers.ErrorKey(err))
-			if tc.want.sentinel != nil {
-				require.ErrorIs(t, err, tc.want.sentinel)
-			}
-			require.NotContains(t, err.Error(), fakeToken, "detailed_error is never quoted")
-			require.NotContains(t, err.Error(), "<html>")
-			require.Len(t, b.fake.Requests(), 1)
-		})
-	}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 401, Body: appErr(401, "api.context.session_expired.app_error"), Want: want{Key: mattermost.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
+		{Status: 403, Body: appErr(403, "api.context.permissions.app_error"), Want: want{Key: mattermost.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 404, Body: appErr(404, "app.channel.get.existing.app_error"), Want: notFound},
+		{Status: 400, Body: appErr(400, "model.post.is_valid.channel_id.app_error"), Want: notFound},
+		{Status: 400, Body: appErr(400, "api.post.create_post.message.app_error"), Want: want{Key: generic, Permanent: true}},
+		{Status: 413, Body: `<html>too large</html>`, Want: want{Key: generic, Permanent: true}},
+		{Status: 429, Header: http.Header{"Retry-After": {"3"}, "X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 3 * time.Second}},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 9 * time.Second}},
+		{Status: 429, Want: want{Key: generic, Limited: true}},
+		{Status: 500, Body: appErr(500, "app.post.save.app_error"), Want: want{Key: generic}},
+		{Status: 502, Body: `<html>bad gateway</html>`, Want: want{Key: generic}},
+		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},
+		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: want{Key: generic, Permanent: true}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
+		require.Nil(t, r)
+		require.Len(t, b.fake.Requests(), 1)
+		return err
+	}, fakeToken, "<html>")
 }
 
 func TestWebhookErrors(t *testing.T) {
@@ -401,42 +349,26 @@ func TestWebhookErrors(t *testing.T) {
 	appErr := func(status int, id string) string {
 		return fmt.Sprintf(`{"id":%q,"message":"m","detailed_error":"hook_id=%s","status_code":%d}`, id, fakeHookID, status)
 	}
-	tests := []struct {
-		status    int
-		body      string
-		key       string
-		sentinel  error
-		permanent bool
-	}{
-		{400, appErr(400, "web.incoming_webhook.invalid.app_error"), mattermost.KeyInvalidToken, providers.ErrUnauthorized, true},
-		{404, appErr(404, "web.incoming_webhook.channel.app_error"), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{400, appErr(400, "web.incoming_webhook.user.app_error"), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{404, appErr(404, "app.channel.get.existing.app_error"), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{403, appErr(403, "web.incoming_webhook.channel_locked.app_error"), mattermost.KeyForbidden, providers.ErrForbidden, true},
-		{403, appErr(403, "web.incoming_webhook.permissions.app_error"), mattermost.KeyForbidden, providers.ErrForbidden, true},
-		{501, appErr(501, "web.incoming_webhook.disabled.app_error"), mattermost.KeyForbidden, providers.ErrForbidden, true},
-		{400, appErr(400, "web.incoming_webhook.text.app_error"), generic, nil, true},
-		{404, `404 page not found`, mattermost.KeyChannelNotFound, providers.ErrChannelNotFound, true},
-		{500, appErr(500, "web.incoming_webhook.channel.app_error"), generic, nil, false},
-		{500, appErr(500, "app.post.save.app_error"), generic, nil, false},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, http.Header{"Content-Type": {"application/json"}}, tc.body)
-			_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
-			require.Error(t, err)
-			permanent, limited, _ := providers.Classify(err)
-			require.Equal(t, tc.permanent, permanent, "%v", err)
-			require.False(t, limited)
-			require.Equal(t, tc.key, providers.ErrorKey(err))
-			if tc.sentinel != nil {
-				require.ErrorIs(t, err, tc.sentinel)
-			}
-			require.NotContains(t, err.Error(), fakeHookID)
-		})
-	}
+	type want = providertest.Classified
+	h := http.Header{"Content-Type": {"application/json"}}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 400, Header: h, Body: appErr(400, "web.incoming_webhook.invalid.app_error"), Want: want{Key: mattermost.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
+		{Status: 404, Header: h, Body: appErr(404, "web.incoming_webhook.channel.app_error"), Want: want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 400, Header: h, Body: appErr(400, "web.incoming_webhook.user.app_error"), Want: want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 404, Header: h, Body: appErr(404, "app.channel.get.existing.app_error"), Want: want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 403, Header: h, Body: appErr(403, "web.incoming_webhook.channel_locked.app_error"), Want: want{Key: mattermost.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 403, Header: h, Body: appErr(403, "web.incoming_webhook.permissions.app_error"), Want: want{Key: mattermost.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 501, Header: h, Body: appErr(501, "web.incoming_webhook.disabled.app_error"), Want: want{Key: mattermost.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 400, Header: h, Body: appErr(400, "web.incoming_webhook.text.app_error"), Want: want{Key: generic, Permanent: true}},
+		{Status: 404, Header: h, Body: `404 page not found`, Want: want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 500, Header: h, Body: appErr(500, "web.incoming_webhook.channel.app_error"), Want: want{Key: generic}},
+		{Status: 500, Header: h, Body: appErr(500, "app.post.save.app_error"), Want: want{Key: generic}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
+		return err
+	}, fakeHookID)
 }
 
 func TestTestChannel(t *testing.T) {
@@ -452,14 +384,14 @@ func TestTestChannel(t *testing.T) {
 
 	tg := apiTarget(b.fake.URL())
 	tg.Settings["bot_token"] = "wrongtoken"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), mattermost.KeyInvalidToken, providers.ErrUnauthorized)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), mattermost.KeyInvalidToken, providers.ErrUnauthorized)
 
 	tg = apiTarget(b.fake.URL())
 	tg.Data["identifier"] = "#zzzzzzzzzzzzzzzzzzzzzzzzzz"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), mattermost.KeyForbidden, providers.ErrForbidden)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), mattermost.KeyForbidden, providers.ErrForbidden)
 
 	b.fake.Fail(providertest.FailChannelNotFound)
-	requireKey(t, b.p.TestChannel(t.Context(), apiTarget(b.fake.URL())), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), apiTarget(b.fake.URL())), mattermost.KeyChannelNotFound, providers.ErrChannelNotFound)
 	b.fake.Fail(providertest.Succeed)
 
 	sent := len(b.fake.Requests())
@@ -472,7 +404,7 @@ func TestInvalidURLs(t *testing.T) {
 	p := mattermost.New(mattermost.Options{})
 	for _, tg := range []*providers.Target{apiTarget("::not a url"), webhookTarget("::not a url")} {
 		_, err := p.Notify(t.Context(), tg, providertest.Notification())
-		requireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
+		providertest.RequireKey(t, err, mattermost.KeyNotConfigured, providers.ErrNotConfigured)
 	}
 }
 
