@@ -99,13 +99,9 @@ func (p *Provider) call(ctx context.Context, t *providers.Target, method, endpoi
 			return nil, providers.Permanent("", nil, "encoding the Rocket.Chat request: %v", err)
 		}
 	}
-	req, err := providers.NewJSONRequest(ctx, u, data)
+	req, err := providers.NewRequest(ctx, method, u, data, "application/json")
 	if err != nil {
 		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the Rocket.Chat server URL is not valid")
-	}
-	req.Method = method
-	if body == nil {
-		req.Header.Del("Content-Type")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("X-User-Id", strings.TrimSpace(t.Settings.String("user_id")))

@@ -101,14 +101,14 @@ func tooManyRequests(w http.ResponseWriter) {
 	w.Header().Set("X-RateLimit-Limit", "10")
 	w.Header().Set("X-RateLimit-Remaining", "0")
 	w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(fakeNow().Add(providertest.RetryAfter).UnixMilli(), 10))
-	writeJSON(w, http.StatusTooManyRequests, map[string]any{
+	providertest.WriteJSON(w, http.StatusTooManyRequests, map[string]any{
 		"success": false,
 		"error":   "Error, too many requests. Please slow down. You must wait 7 seconds before trying this endpoint again. [error-too-many-requests]",
 	})
 }
 
 func notLoggedIn(w http.ResponseWriter) {
-	writeJSON(w, http.StatusUnauthorized, map[string]any{
+	providertest.WriteJSON(w, http.StatusUnauthorized, map[string]any{
 		"success": false, "error": "You must be logged in to do this.",
 		"status": "error", "message": "You must be logged in to do this.",
 	})
@@ -127,7 +127,7 @@ func (f *fakeRocketChat) api(h apiHandler) http.HandlerFunc {
 			tooManyRequests(w)
 			return
 		case providertest.FailServer:
-			writeJSON(w, http.StatusInternalServerError, map[string]any{"success": false, "error": "Internal server error"})
+			providertest.WriteJSON(w, http.StatusInternalServerError, map[string]any{"success": false, "error": "Internal server error"})
 			return
 		case providertest.FailUnauthorized:
 			notLoggedIn(w)
@@ -135,13 +135,13 @@ func (f *fakeRocketChat) api(h apiHandler) http.HandlerFunc {
 		case providertest.FailForbidden:
 			if !me {
 				f := fail(http.StatusBadRequest, "error-not-allowed")
-				writeJSON(w, f.status, f.body)
+				providertest.WriteJSON(w, f.status, f.body)
 				return
 			}
 		case providertest.FailChannelNotFound:
 			if !me {
 				f := meteorFail("invalid-channel")
-				writeJSON(w, f.status, f.body)
+				providertest.WriteJSON(w, f.status, f.body)
 				return
 			}
 		}
@@ -152,16 +152,16 @@ func (f *fakeRocketChat) api(h apiHandler) http.HandlerFunc {
 		var body map[string]any
 		if r.Method == http.MethodPost && json.NewDecoder(r.Body).Decode(&body) != nil {
 			f := meteorFail("invalid-params")
-			writeJSON(w, f.status, f.body)
+			providertest.WriteJSON(w, f.status, f.body)
 			return
 		}
 		reply, e := h(r, body)
 		if e != nil {
-			writeJSON(w, e.status, e.body)
+			providertest.WriteJSON(w, e.status, e.body)
 			return
 		}
 		reply["success"] = true
-		writeJSON(w, http.StatusOK, reply)
+		providertest.WriteJSON(w, http.StatusOK, reply)
 	}
 }
 
@@ -256,38 +256,32 @@ func (f *fakeRocketChat) webhook(w http.ResponseWriter, r *http.Request) {
 		tooManyRequests(w)
 		return
 	case providertest.FailServer:
-		writeJSON(w, http.StatusInternalServerError, map[string]any{"success": false, "error": "Internal server error"})
+		providertest.WriteJSON(w, http.StatusInternalServerError, map[string]any{"success": false, "error": "Internal server error"})
 		return
 	case providertest.FailUnauthorized:
-		writeJSON(w, http.StatusNotFound, map[string]any{"success": false, "error": "Invalid integration id or token provided."})
+		providertest.WriteJSON(w, http.StatusNotFound, map[string]any{"success": false, "error": "Invalid integration id or token provided."})
 		return
 	case providertest.FailForbidden:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "error-not-allowed"})
+		providertest.WriteJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "error-not-allowed"})
 		return
 	case providertest.FailChannelNotFound:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "invalid-channel"})
+		providertest.WriteJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "invalid-channel"})
 		return
 	}
 	if r.PathValue("integration") != fakeIntegration || r.PathValue("token") != fakeHookSecret {
-		writeJSON(w, http.StatusNotFound, map[string]any{"success": false, "error": "Invalid integration id or token provided."})
+		providertest.WriteJSON(w, http.StatusNotFound, map[string]any{"success": false, "error": "Invalid integration id or token provided."})
 		return
 	}
 	var body map[string]any
 	if json.NewDecoder(r.Body).Decode(&body) != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "Unexpected token"})
+		providertest.WriteJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "Unexpected token"})
 		return
 	}
 	switch c, _ := body["channel"].(string); c {
 	case "#" + fakeRoom, "@" + fakeUser:
 	default:
-		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "invalid-channel"})
+		providertest.WriteJSON(w, http.StatusBadRequest, map[string]any{"success": false, "error": "invalid-channel"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	providertest.WriteJSON(w, http.StatusOK, map[string]any{"success": true})
 }

@@ -100,11 +100,11 @@ func formatWebhook(n *providers.Notification, o formatOptions) webhookPayload {
 	heading := providers.TopicHeading(n.Topic)
 	a := attachment{
 		Fallback:   heading,
-		AuthorName: displayName(n.Author),
+		AuthorName: providers.DisplayName(n.Author),
 		AuthorIcon: n.Author.AvatarURL,
 		AuthorLink: n.Author.ProfileURL,
 		Title:      heading,
-		TitleLink:  postURL(n),
+		TitleLink:  providers.PostURL(n),
 		Text:       excerpt(n, o),
 		MrkdwnIn:   []string{"text"},
 	}
@@ -126,11 +126,11 @@ func formatMessage(n *providers.Notification, o formatOptions) message {
 // edit sends.
 func formatText(n *providers.Notification, o formatOptions) string {
 	var b strings.Builder
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		b.WriteString("**" + markup.EscapeMarkdown(name) + "** posted in ")
 	}
 	title := markup.EscapeMarkdown(n.Topic.Title)
-	if u := postURL(n); u != "" {
+	if u := providers.PostURL(n); u != "" {
 		title = "[" + title + "](" + escapeLinkURL(u) + ")"
 	}
 	b.WriteString("**" + title + "**")
@@ -146,29 +146,9 @@ func formatText(n *providers.Notification, o formatOptions) string {
 	return quietMentions(b.String())
 }
 
-// postURL is the post's link, or the topic's when the post has none.
-func postURL(n *providers.Notification) string {
-	if n.Post.URL != "" {
-		return n.Post.URL
-	}
-	return n.Topic.URL
-}
-
 // escapeLinkURL keeps a URL from ending a Markdown link early.
 func escapeLinkURL(u string) string {
 	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(u)
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
 }
 
 // quietMentions puts a word joiner (U+2060) after every '@' that would

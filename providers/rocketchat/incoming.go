@@ -29,19 +29,8 @@ func webhookKeys() keys {
 // origin when that is set. The Receipt is empty: integrations return no
 // message id.
 func (p *Provider) postWebhook(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
-	endpoint, err := providers.Rebase(t.Settings.String("webhook_url"), t.Settings.String("api_base_url"))
-	if err != nil {
-		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "api_base_url is not a valid URL")
-	}
-	data, err := providers.EncodeJSON(formatWebhook(n, optionsFor(t, n, modeWebhook)))
-	if err != nil {
-		return nil, providers.Permanent("", nil, "encoding the Rocket.Chat message: %v", err)
-	}
-	req, err := providers.NewJSONRequest(ctx, endpoint, data)
-	if err != nil {
-		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the incoming webhook URL is not valid")
-	}
-	resp, err := providers.Do(p.client, req)
+	resp, err := providers.PostJSON(ctx, p.client, t.Settings.String("webhook_url"), t.Settings.String("api_base_url"),
+		formatWebhook(n, optionsFor(t, n, modeWebhook)), KeyNotConfigured)
 	if err != nil {
 		return nil, err
 	}

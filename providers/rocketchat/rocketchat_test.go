@@ -2,7 +2,6 @@ package rocketchat_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -148,33 +147,6 @@ func setup(t *testing.T) *bundle {
 	return &bundle{p: newProvider(providers.NewHTTPClient()), fake: newFakeRocketChat(t)}
 }
 
-func (b *bundle) last(t *testing.T) providertest.Request {
-	t.Helper()
-	r, ok := b.fake.Last()
-	require.True(t, ok, "no request was sent")
-	return r
-}
-
-func decode(t *testing.T, body []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(body, &m))
-	return m
-}
-
-// requireKey checks a permanent error with key and sentinel.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
-}
-
 func TestPostMessage(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -187,12 +159,12 @@ func TestPostMessage(t *testing.T) {
 		Extra: map[string]string{"room_id": fakeRoomID},
 	}, r)
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /api/v1/chat.postMessage", req.Endpoint())
 	require.Equal(t, fakeUserID, req.Header.Get("X-User-Id"))
 	require.Equal(t, fakeToken, req.Header.Get("X-Auth-Token"))
 	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, "#"+fakeRoom, body["channel"])
 	require.NotContains(t, body, "tmid")
 	require.NotContains(t, body, "attachments", "chat.update could not change an attachment")
@@ -215,14 +187,14 @@ func TestThreadRootAndReply(t *testing.T) {
 	first.Post.Number, first.Filter = 1, "thread"
 	root, err := b.p.Notify(t.Context(), tg, first)
 	require.NoError(t, err)
-	require.NotContains(t, decode(t, b.last(t).Body), "tmid", "the first post starts the thread")
+	require.NotContains(t, b.fake.RequireLast(t).JSON(t), "tmid", "the first post starts the thread")
 	require.Equal(t, root.MessageID, root.ThreadID, "and is its root")
 
 	reply := providertest.Notification()
 	reply.Post.ID, reply.Filter, reply.ThreadID = 1002, "thread", root.ThreadID
 	r, err := b.p.Notify(t.Context(), tg, reply)
 	require.NoError(t, err)
-	require.Equal(t, root.MessageID, decode(t, b.last(t).Body)["tmid"])
+	require.Equal(t, root.MessageID, b.fake.RequireLast(t).JSON(t)["tmid"])
 	require.Equal(t, root.MessageID, r.ThreadID, "later replies still go to the root")
 	m, ok := b.fake.Message(r.MessageID)
 	require.True(t, ok)
@@ -231,7 +203,7 @@ func TestThreadRootAndReply(t *testing.T) {
 	reply.Filter = "watch"
 	_, err = b.p.Notify(t.Context(), tg, reply)
 	require.NoError(t, err)
-	require.NotContains(t, decode(t, b.last(t).Body), "tmid", "a watch rule posts to the room")
+	require.NotContains(t, b.fake.RequireLast(t).JSON(t), "tmid", "a watch rule posts to the room")
 }
 
 func TestEditAndDelete(t *testing.T) {
@@ -244,7 +216,7 @@ func TestEditAndDelete(t *testing.T) {
 
 	n.Kind, n.Post.Version, n.Post.Cooked = providers.PostEdited, 2, "<p>Edited text</p>"
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	body := decode(t, b.last(t).Body)
+	body := b.fake.RequireLast(t).JSON(t)
 	require.Equal(t, fakeRoomID, body["roomId"], "the room id Rocket.Chat resolved, not the name")
 	require.Equal(t, r.MessageID, body["msgId"])
 	m, ok := b.fake.Message(r.MessageID)
@@ -253,7 +225,7 @@ func TestEditAndDelete(t *testing.T) {
 	require.NotContains(t, m.Text, "launcher")
 
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
-	require.Equal(t, map[string]any{"roomId": fakeRoomID, "msgId": r.MessageID}, decode(t, b.last(t).Body))
+	require.Equal(t, map[string]any{"roomId": fakeRoomID, "msgId": r.MessageID}, b.fake.RequireLast(t).JSON(t))
 	_, ok = b.fake.Message(r.MessageID)
 	require.False(t, ok, "the message is gone")
 }
@@ -263,9 +235,9 @@ func TestEditNeedsAPIAndIDs(t *testing.T) {
 	b := setup(t)
 	n := providertest.Notification()
 	full := &providers.Receipt{MessageID: "m", Extra: map[string]string{"room_id": fakeRoomID}}
-	requireKey(t, b.p.Edit(t.Context(), webhookTarget(b.fake.URL()), full, n), rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{}), generic, nil)
-	requireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{MessageID: "m"}), generic, nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), webhookTarget(b.fake.URL()), full, n), rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{}), generic, nil)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), apiTarget(b.fake.URL()), &providers.Receipt{MessageID: "m"}), generic, nil)
 	require.Empty(t, b.fake.Requests())
 }
 
@@ -280,10 +252,10 @@ func TestIncomingWebhook(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{}, r, "an integration returns no message id")
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST "+fakeHookPath, req.Endpoint(), "api_base_url replaces only the origin")
 	require.Empty(t, req.Header.Get("X-Auth-Token"))
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, "#"+fakeRoom, body["channel"])
 	require.NotContains(t, body, "tmid")
 	require.Len(t, body["attachments"], 1)
@@ -297,7 +269,7 @@ func TestRESTPreferredOverWebhook(t *testing.T) {
 	require.True(t, b.p.Threads(tg))
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.NoError(t, err)
-	require.Equal(t, "POST /api/v1/chat.postMessage", b.last(t).Endpoint())
+	require.Equal(t, "POST /api/v1/chat.postMessage", b.fake.RequireLast(t).Endpoint())
 }
 
 func TestNotConfigured(t *testing.T) {
@@ -309,106 +281,68 @@ func TestNotConfigured(t *testing.T) {
 	}
 	require.False(t, b.p.Threads(tg))
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
 	require.Empty(t, b.fake.Requests())
 }
 
-type want struct {
-	key       string
-	sentinel  error
-	permanent bool
-	limited   bool
-	after     time.Duration
-}
+type want = providertest.Classified
 
 func TestAPIErrors(t *testing.T) {
 	t.Parallel()
-	invalid := want{key: rocketchat.KeyInvalidChannel, sentinel: providers.ErrChannelNotFound, permanent: true}
-	forbidden := want{key: rocketchat.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true}
-	unauthorized := want{key: rocketchat.KeyInvalidToken, sentinel: providers.ErrUnauthorized, permanent: true}
+	invalid := want{Key: rocketchat.KeyInvalidChannel, Sentinel: providers.ErrChannelNotFound, Permanent: true}
+	forbidden := want{Key: rocketchat.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}
+	unauthorized := want{Key: rocketchat.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
 	reset := func(d time.Duration) http.Header {
 		return http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(fakeNow().Add(d).UnixMilli(), 10)}}
 	}
-	tests := []struct {
-		status int
-		header http.Header
-		body   string
-		want   want
-	}{
-		{400, nil, `{"success":false,"error":"[invalid-channel]","errorType":"invalid-channel"}`, invalid},
-		{400, nil, `{"success":false,"error":"invalid-channel"}`, invalid},
-		{400, nil, `{"success":false,"error":"The required \"roomId\" param provided does not match any channel [error-room-not-found]","errorType":"error-room-not-found"}`, invalid},
-		{400, nil, `{"success":false,"error":"error-not-allowed"}`, forbidden},
-		{400, nil, `{"success":false,"error":"Not allowed [error-action-not-allowed]","errorType":"error-action-not-allowed"}`, forbidden},
-		{403, nil, `{"success":false,"error":"unauthorized"}`, forbidden},
-		{401, nil, `{"success":false,"error":"You must be logged in to do this.","status":"error","message":"You must be logged in to do this."}`, unauthorized},
-		{400, nil, `{"success":false,"error":"error-message-size-exceeded"}`, want{key: generic, permanent: true}},
-		{400, nil, `{"success":false,"error":"Some sentence about ` + fakeToken + `"}`, want{key: generic, permanent: true}},
-		{200, nil, `{"success":false,"error":"unknown-error"}`, want{key: generic, permanent: true}},
-		{429, reset(3 * time.Second), `{"success":false,"error":"Error, too many requests. [error-too-many-requests]"}`, want{key: generic, limited: true, after: 3 * time.Second}},
-		{429, http.Header{"Retry-After": {"5"}, "X-Ratelimit-Reset": {"1"}}, `{}`, want{key: generic, limited: true, after: 5 * time.Second}},
-		{429, reset(-time.Second), ``, want{key: generic, limited: true}},
-		{400, reset(2 * time.Second), `{"success":false,"error":"wait [error-too-many-requests]"}`, want{key: generic, limited: true, after: 2 * time.Second}},
-		{500, nil, `{"success":false,"error":"Internal server error"}`, want{key: generic}},
-		{503, nil, `<html>unavailable</html>`, want{key: generic}},
-		{200, nil, `<html>captive portal</html>`, want{key: generic}},
-		{404, nil, `{"success":false,"error":"Resource not found"}`, invalid},
-		{302, http.Header{"Location": {"https://elsewhere.example/"}}, ``, want{key: generic, permanent: true}},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
-			require.Nil(t, r)
-			requireWant(t, err, tc.want)
-			require.Len(t, b.fake.Requests(), 1)
-		})
-	}
-}
-
-func requireWant(t *testing.T, err error, w want) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, after := providers.Classify(err)
-	require.Equal(t, w.permanent, permanent, "permanent: %v", err)
-	require.Equal(t, w.limited, limited, "rate limited: %v", err)
-	require.Equal(t, w.after, after)
-	require.Equal(t, w.key, providers.ErrorKey(err))
-	if w.sentinel != nil {
-		require.ErrorIs(t, err, w.sentinel)
-	}
-	require.NotContains(t, err.Error(), fakeToken)
-	require.NotContains(t, err.Error(), fakeHookSecret)
-	require.NotContains(t, err.Error(), "<html>")
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 400, Body: `{"success":false,"error":"[invalid-channel]","errorType":"invalid-channel"}`, Want: invalid},
+		{Status: 400, Body: `{"success":false,"error":"invalid-channel"}`, Want: invalid},
+		{Status: 400, Body: `{"success":false,"error":"The required \"roomId\" param provided does not match any channel [error-room-not-found]","errorType":"error-room-not-found"}`, Want: invalid},
+		{Status: 400, Body: `{"success":false,"error":"error-not-allowed"}`, Want: forbidden},
+		{Status: 400, Body: `{"success":false,"error":"Not allowed [error-action-not-allowed]","errorType":"error-action-not-allowed"}`, Want: forbidden},
+		{Status: 403, Body: `{"success":false,"error":"unauthorized"}`, Want: forbidden},
+		{Status: 401, Body: `{"success":false,"error":"You must be logged in to do this.","status":"error","message":"You must be logged in to do this."}`, Want: unauthorized},
+		{Status: 400, Body: `{"success":false,"error":"error-message-size-exceeded"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 400, Body: `{"success":false,"error":"Some sentence about ` + fakeToken + `"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 200, Body: `{"success":false,"error":"unknown-error"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 429, Header: reset(3 * time.Second), Body: `{"success":false,"error":"Error, too many requests. [error-too-many-requests]"}`, Want: want{Key: generic, Limited: true, After: 3 * time.Second}},
+		{Status: 429, Header: http.Header{"Retry-After": {"5"}, "X-Ratelimit-Reset": {"1"}}, Body: `{}`, Want: want{Key: generic, Limited: true, After: 5 * time.Second}},
+		{Status: 429, Header: reset(-time.Second), Want: want{Key: generic, Limited: true}},
+		{Status: 400, Header: reset(2 * time.Second), Body: `{"success":false,"error":"wait [error-too-many-requests]"}`, Want: want{Key: generic, Limited: true, After: 2 * time.Second}},
+		{Status: 500, Body: `{"success":false,"error":"Internal server error"}`, Want: want{Key: generic}},
+		{Status: 503, Body: `<html>unavailable</html>`, Want: want{Key: generic}},
+		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},
+		{Status: 404, Body: `{"success":false,"error":"Resource not found"}`, Want: invalid},
+		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: want{Key: generic, Permanent: true}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
+		require.Nil(t, r)
+		require.Len(t, b.fake.Requests(), 1)
+		return err
+	}, fakeToken, fakeHookSecret, "<html>")
 }
 
 func TestWebhookErrors(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		status int
-		body   string
-		want   want
-	}{
-		{400, `{"success":false,"error":"invalid-channel"}`, want{key: rocketchat.KeyInvalidChannel, sentinel: providers.ErrChannelNotFound, permanent: true}},
-		{404, `{"success":false,"error":"Invalid integration id or token provided."}`, want{key: rocketchat.KeyInvalidToken, sentinel: providers.ErrUnauthorized, permanent: true}},
-		{401, `{"success":false,"error":"You must be logged in to do this."}`, want{key: rocketchat.KeyInvalidToken, sentinel: providers.ErrUnauthorized, permanent: true}},
-		{400, `{"success":false,"error":"error-not-allowed"}`, want{key: rocketchat.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true}},
-		{400, `{"success":false,"error":"overriding destination channel is disabled for this integration"}`, want{key: generic, permanent: true}},
-		{200, `{"success":false,"error":"unknown-error"}`, want{key: generic, permanent: true}},
-		{503, `{"success":false,"error":"Service Unavailable"}`, want{key: generic}},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, http.Header{"Content-Type": {"application/json"}}, tc.body)
-			_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
-			requireWant(t, err, tc.want)
-		})
-	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 400, Header: h, Body: `{"success":false,"error":"invalid-channel"}`, Want: want{Key: rocketchat.KeyInvalidChannel, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 404, Header: h, Body: `{"success":false,"error":"Invalid integration id or token provided."}`, Want: want{Key: rocketchat.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
+		{Status: 401, Header: h, Body: `{"success":false,"error":"You must be logged in to do this."}`, Want: want{Key: rocketchat.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
+		{Status: 400, Header: h, Body: `{"success":false,"error":"error-not-allowed"}`, Want: want{Key: rocketchat.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 400, Header: h, Body: `{"success":false,"error":"overriding destination channel is disabled for this integration"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 200, Header: h, Body: `{"success":false,"error":"unknown-error"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 503, Header: h, Body: `{"success":false,"error":"Service Unavailable"}`, Want: want{Key: generic}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
+		return err
+	}, fakeToken, fakeHookSecret, "<html>")
 }
 
 func TestWebhookSuccessWithoutJSON(t *testing.T) {
@@ -435,17 +369,17 @@ func TestTestChannel(t *testing.T) {
 	tg := apiTarget(b.fake.URL())
 	tg.Data["identifier"] = "@" + fakeUser
 	require.NoError(t, b.p.TestChannel(t.Context(), tg))
-	require.Equal(t, "GET /api/v1/users.info", b.last(t).Endpoint())
-	require.Equal(t, "username="+fakeUser, b.last(t).Query)
+	require.Equal(t, "GET /api/v1/users.info", b.fake.RequireLast(t).Endpoint())
+	require.Equal(t, "username="+fakeUser, b.fake.RequireLast(t).Query)
 
 	tg.Data["identifier"] = "@nobody"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyInvalidChannel, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyInvalidChannel, providers.ErrChannelNotFound)
 	tg.Data["identifier"] = "#random"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyInvalidChannel, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyInvalidChannel, providers.ErrChannelNotFound)
 
 	tg = apiTarget(b.fake.URL())
 	tg.Settings["auth_token"] = "wrong"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyInvalidToken, providers.ErrUnauthorized)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), rocketchat.KeyInvalidToken, providers.ErrUnauthorized)
 
 	sent := len(b.fake.Requests())
 	require.NoError(t, b.p.TestChannel(t.Context(), webhookTarget(b.fake.URL())))
@@ -457,7 +391,7 @@ func TestInvalidURLs(t *testing.T) {
 	p := rocketchat.New(rocketchat.Options{})
 	for _, tg := range []*providers.Target{apiTarget("::not a url"), webhookTarget("::not a url")} {
 		_, err := p.Notify(t.Context(), tg, providertest.Notification())
-		requireKey(t, err, rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
+		providertest.RequireKey(t, err, rocketchat.KeyNotConfigured, providers.ErrNotConfigured)
 	}
 }
 
