@@ -76,15 +76,9 @@ func (p *Provider) call(ctx context.Context, t *providers.Target, method, path s
 	if form != nil {
 		body = []byte(formValues(form))
 	}
-	req, err := providers.NewJSONRequest(ctx, strings.TrimSuffix(base, "/")+"/api/v1/"+path, body)
+	req, err := providers.NewRequest(ctx, method, strings.TrimSuffix(base, "/")+"/api/v1/"+path, body, "application/x-www-form-urlencoded")
 	if err != nil {
 		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the Zulip server URL is not valid")
-	}
-	req.Method = method
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	} else {
-		req.Header.Del("Content-Type")
 	}
 	req.Header.Set("Accept", "application/json")
 	req.SetBasicAuth(strings.TrimSpace(t.Settings.String("bot_email_address")), strings.TrimSpace(t.Settings.String("bot_api_key")))

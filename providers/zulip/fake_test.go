@@ -1,7 +1,6 @@
 package zulip_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -84,7 +83,7 @@ func (e *zerror) write(w http.ResponseWriter) {
 	for k, v := range e.extra {
 		body[k] = v
 	}
-	writeJSON(w, e.status, body)
+	providertest.WriteJSON(w, e.status, body)
 }
 
 func rateLimitHit(w http.ResponseWriter) {
@@ -152,7 +151,7 @@ func (f *fakeZulip) api(h apiHandler) http.HandlerFunc {
 			return
 		}
 		reply["result"], reply["msg"] = "success", ""
-		writeJSON(w, http.StatusOK, reply)
+		providertest.WriteJSON(w, http.StatusOK, reply)
 	}
 }
 
@@ -216,10 +215,4 @@ func (f *fakeZulip) streamID(r *http.Request) (map[string]any, *zerror) {
 		return nil, &zerror{http.StatusBadRequest, "BAD_REQUEST", "Invalid channel name '" + name + "'", nil}
 	}
 	return map[string]any{"stream_id": 15}, nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

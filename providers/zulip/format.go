@@ -90,11 +90,11 @@ func cut(s string, max int) string {
 // formatContent is the Markdown content of n, also what an edit sends.
 func formatContent(n *providers.Notification, o formatOptions) string {
 	var b strings.Builder
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		b.WriteString("**" + markup.EscapeMarkdown(name) + "** posted in ")
 	}
 	title := markup.EscapeMarkdown(n.Topic.Title)
-	if u := postURL(n); u != "" {
+	if u := providers.PostURL(n); u != "" {
 		title = "[" + title + "](" + escapeLinkURL(u) + ")"
 	}
 	b.WriteString("**" + title + "**")
@@ -130,27 +130,7 @@ func longestRun(s string, c byte) int {
 	return longest
 }
 
-// postURL is the post's link, or the topic's when the post has none.
-func postURL(n *providers.Notification) string {
-	if n.Post.URL != "" {
-		return n.Post.URL
-	}
-	return n.Topic.URL
-}
-
 // escapeLinkURL keeps a URL from ending a Markdown link early.
 func escapeLinkURL(u string) string {
 	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(u)
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
 }

@@ -103,31 +103,11 @@ func setup(t *testing.T) *bundle {
 	return &bundle{p: newProvider(providers.NewHTTPClient()), fake: newFakeZulip(t)}
 }
 
-func (b *bundle) last(t *testing.T) providertest.Request {
-	t.Helper()
-	r, ok := b.fake.Last()
-	require.True(t, ok, "no request was sent")
-	return r
-}
-
 func form(t *testing.T, body []byte) url.Values {
 	t.Helper()
 	v, err := url.ParseQuery(string(body))
 	require.NoError(t, err)
 	return v
-}
-
-// requireKey checks a permanent error with key and sentinel.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
 }
 
 func TestSendMessage(t *testing.T) {
@@ -139,7 +119,7 @@ func TestSendMessage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{MessageID: strconv.Itoa(firstID)}, r)
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /api/v1/messages", req.Endpoint())
 	require.Equal(t, "application/x-www-form-urlencoded", req.Header.Get("Content-Type"))
 	email, key, ok := (&http.Request{Header: req.Header}).BasicAuth()
@@ -203,12 +183,12 @@ func TestThreadRuleUsesTheForumTopic(t *testing.T) {
 	n.Filter = "thread"
 	_, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, "Upgrading to 2.0 & beyond", form(t, b.last(t).Body).Get("topic"), "a thread rule threads by Zulip topic")
+	require.Equal(t, "Upgrading to 2.0 & beyond", form(t, b.fake.RequireLast(t).Body).Get("topic"), "a thread rule threads by Zulip topic")
 
 	n.Filter = "watch"
 	_, err = b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, "forum updates", form(t, b.last(t).Body).Get("topic"))
+	require.Equal(t, "forum updates", form(t, b.fake.RequireLast(t).Body).Get("topic"))
 }
 
 func TestEditAndDelete(t *testing.T) {
@@ -221,7 +201,7 @@ func TestEditAndDelete(t *testing.T) {
 
 	n.Kind, n.Post.Version, n.Post.Cooked = providers.PostEdited, 2, "<p>Edited text</p>"
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "PATCH /api/v1/messages/"+r.MessageID, req.Endpoint())
 	f := form(t, req.Body)
 	require.Equal(t, []string{"content"}, keys(f), "an edit changes the content only, never the topic")
@@ -231,14 +211,14 @@ func TestEditAndDelete(t *testing.T) {
 	require.NotContains(t, m.Content, "launcher")
 
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
-	req = b.last(t)
+	req = b.fake.RequireLast(t)
 	require.Equal(t, "DELETE /api/v1/messages/"+r.MessageID, req.Endpoint())
 	require.Empty(t, req.Body)
 	_, ok = b.fake.Message(r.MessageID)
 	require.False(t, ok, "the message is gone")
 
 	err = b.p.Delete(t.Context(), tg, r)
-	requireKey(t, err, generic, nil)
+	providertest.RequireKey(t, err, generic, nil)
 }
 
 func keys(v url.Values) []string {
@@ -252,8 +232,8 @@ func keys(v url.Values) []string {
 func TestEditNeedsMessageID(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	requireKey(t, b.p.Edit(t.Context(), target(b.fake.URL()), &providers.Receipt{}, providertest.Notification()), generic, nil)
-	requireKey(t, b.p.Delete(t.Context(), target(b.fake.URL()), nil), generic, nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), target(b.fake.URL()), &providers.Receipt{}, providertest.Notification()), generic, nil)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), target(b.fake.URL()), nil), generic, nil)
 	require.Empty(t, b.fake.Requests())
 }
 
@@ -263,75 +243,50 @@ func TestNotConfigured(t *testing.T) {
 	tg := target(b.fake.URL())
 	tg.Settings["bot_api_key"] = " "
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, zulip.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.TestChannel(t.Context(), tg), zulip.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.Edit(t.Context(), tg, &providers.Receipt{MessageID: "1"}, providertest.Notification()), zulip.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, zulip.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), zulip.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), tg, &providers.Receipt{MessageID: "1"}, providertest.Notification()), zulip.KeyNotConfigured, providers.ErrNotConfigured)
 	require.Empty(t, b.fake.Requests())
 }
 
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	type want struct {
-		key       string
-		sentinel  error
-		permanent bool
-		limited   bool
-		after     time.Duration
-	}
-	unauthorized := want{key: zulip.KeyUnauthorized, sentinel: providers.ErrUnauthorized, permanent: true}
+	type want = providertest.Classified
+	unauthorized := want{Key: zulip.KeyUnauthorized, Sentinel: providers.ErrUnauthorized, Permanent: true}
 	zerr := func(code string) string {
 		return fmt.Sprintf(`{"result":"error","code":%q,"msg":"translated text for %s"}`, code, fakeAPIKey)
 	}
-	tests := []struct {
-		status int
-		header http.Header
-		body   string
-		want   want
-	}{
-		{401, nil, zerr("INVALID_API_KEY"), unauthorized},
-		{401, nil, zerr("UNAUTHORIZED"), unauthorized},
-		{401, nil, zerr("USER_DEACTIVATED"), unauthorized},
-		{401, nil, zerr("REALM_DEACTIVATED"), unauthorized},
-		{403, nil, zerr("USER_DEACTIVATED"), unauthorized}, // before Zulip 5.0 these were 403
-		{401, nil, `Unauthorized`, unauthorized},
-		{400, nil, zerr("STREAM_DOES_NOT_EXIST"), want{key: zulip.KeyDoesNotExist, sentinel: providers.ErrChannelNotFound, permanent: true}},
-		{400, nil, zerr("UNAUTHORIZED_PRINCIPAL"), want{key: zulip.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true}},
-		{403, nil, zerr("BAD_REQUEST"), want{key: zulip.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true}},
-		{404, nil, zerr("NONEXISTENT_SUBDOMAIN"), want{key: zulip.KeyNotConfigured, sentinel: providers.ErrNotConfigured, permanent: true}},
-		{404, nil, `<html>not found</html>`, want{key: zulip.KeyNotConfigured, sentinel: providers.ErrNotConfigured, permanent: true}},
-		{400, nil, zerr("BAD_REQUEST"), want{key: generic, permanent: true}},
-		{400, nil, zerr("REQUEST_VARIABLE_MISSING"), want{key: generic, permanent: true}},
-		{429, http.Header{"Retry-After": {"3"}}, zerr("RATE_LIMIT_HIT"), want{key: generic, limited: true, after: 3 * time.Second}},
-		{429, http.Header{"Retry-After": {"28.7062"}}, zerr("RATE_LIMIT_HIT"), want{key: generic, limited: true, after: 28707 * time.Millisecond}},
-		{429, nil, `{"result":"error","code":"RATE_LIMIT_HIT","msg":"x","retry-after":1.5}`, want{key: generic, limited: true, after: 1500 * time.Millisecond}},
-		{429, http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(fakeNow().Add(9*time.Second).Unix(), 10)}}, `{}`, want{key: generic, limited: true, after: 9 * time.Second}},
-		{429, nil, ``, want{key: generic, limited: true}},
-		{500, nil, `<html>oops</html>`, want{key: generic}},
-		{502, nil, zerr("BAD_REQUEST"), want{key: generic}},
-		{200, nil, `<html>captive portal</html>`, want{key: generic}},
-		{200, nil, `{"result":"error","code":"BAD_REQUEST"}`, want{key: generic}},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-			require.Nil(t, r)
-			require.Error(t, err)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.want.permanent, permanent, "permanent: %v", err)
-			require.Equal(t, tc.want.limited, limited, "rate limited: %v", err)
-			require.Equal(t, tc.want.after, after)
-			require.Equal(t, tc.want.key, providers.ErrorKey(err))
-			if tc.want.sentinel != nil {
-				require.ErrorIs(t, err, tc.want.sentinel)
-			}
-			require.NotContains(t, err.Error(), fakeAPIKey, "msg is never quoted")
-			require.NotContains(t, err.Error(), "<html>")
-			require.Len(t, b.fake.Requests(), 1)
-		})
-	}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 401, Body: zerr("INVALID_API_KEY"), Want: unauthorized},
+		{Status: 401, Body: zerr("UNAUTHORIZED"), Want: unauthorized},
+		{Status: 401, Body: zerr("USER_DEACTIVATED"), Want: unauthorized},
+		{Status: 401, Body: zerr("REALM_DEACTIVATED"), Want: unauthorized},
+		{Status: 403, Body: zerr("USER_DEACTIVATED"), Want: unauthorized}, // before Zulip 5.0 these were 403
+		{Status: 401, Body: `Unauthorized`, Want: unauthorized},
+		{Status: 400, Body: zerr("STREAM_DOES_NOT_EXIST"), Want: want{Key: zulip.KeyDoesNotExist, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 400, Body: zerr("UNAUTHORIZED_PRINCIPAL"), Want: want{Key: zulip.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 403, Body: zerr("BAD_REQUEST"), Want: want{Key: zulip.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 404, Body: zerr("NONEXISTENT_SUBDOMAIN"), Want: want{Key: zulip.KeyNotConfigured, Sentinel: providers.ErrNotConfigured, Permanent: true}},
+		{Status: 404, Body: `<html>not found</html>`, Want: want{Key: zulip.KeyNotConfigured, Sentinel: providers.ErrNotConfigured, Permanent: true}},
+		{Status: 400, Body: zerr("BAD_REQUEST"), Want: want{Key: generic, Permanent: true}},
+		{Status: 400, Body: zerr("REQUEST_VARIABLE_MISSING"), Want: want{Key: generic, Permanent: true}},
+		{Status: 429, Header: http.Header{"Retry-After": {"3"}}, Body: zerr("RATE_LIMIT_HIT"), Want: want{Key: generic, Limited: true, After: 3 * time.Second}},
+		{Status: 429, Header: http.Header{"Retry-After": {"28.7062"}}, Body: zerr("RATE_LIMIT_HIT"), Want: want{Key: generic, Limited: true, After: 28707 * time.Millisecond}},
+		{Status: 429, Body: `{"result":"error","code":"RATE_LIMIT_HIT","msg":"x","retry-after":1.5}`, Want: want{Key: generic, Limited: true, After: 1500 * time.Millisecond}},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(fakeNow().Add(9*time.Second).Unix(), 10)}}, Body: `{}`, Want: want{Key: generic, Limited: true, After: 9 * time.Second}},
+		{Status: 429, Want: want{Key: generic, Limited: true}},
+		{Status: 500, Body: `<html>oops</html>`, Want: want{Key: generic}},
+		{Status: 502, Body: zerr("BAD_REQUEST"), Want: want{Key: generic}},
+		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},
+		{Status: 200, Body: `{"result":"error","code":"BAD_REQUEST"}`, Want: want{Key: generic}},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
+		require.Nil(t, r)
+		require.Len(t, b.fake.Requests(), 1)
+		return err
+	}, fakeAPIKey, "<html>")
 }
 
 func TestTestChannel(t *testing.T) {
@@ -347,18 +302,18 @@ func TestTestChannel(t *testing.T) {
 
 	tg := target(b.fake.URL())
 	tg.Data["stream"] = "no such stream"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), zulip.KeyDoesNotExist, providers.ErrChannelNotFound)
-	require.Equal(t, "stream=no+such+stream", b.last(t).Query)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), zulip.KeyDoesNotExist, providers.ErrChannelNotFound)
+	require.Equal(t, "stream=no+such+stream", b.fake.RequireLast(t).Query)
 
 	tg = target(b.fake.URL())
 	tg.Settings["bot_api_key"] = "wrong"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), zulip.KeyUnauthorized, providers.ErrUnauthorized)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), zulip.KeyUnauthorized, providers.ErrUnauthorized)
 }
 
 func TestInvalidServerURL(t *testing.T) {
 	t.Parallel()
 	_, err := zulip.New(zulip.Options{}).Notify(t.Context(), target("::not a url"), providertest.Notification())
-	requireKey(t, err, zulip.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, zulip.KeyNotConfigured, providers.ErrNotConfigured)
 }
 
 func TestCapabilities(t *testing.T) {
