@@ -149,14 +149,9 @@ func (p *Provider) execute(ctx context.Context, h hook, m message, thread string
 
 // send sends one request and classifies the answer; body nil sends none.
 func (p *Provider) send(ctx context.Context, method, rawURL string, body []byte, secret string) (*providers.Response, error) {
-	req, err := providers.NewJSONRequest(ctx, rawURL, body)
+	req, err := providers.NewRequest(ctx, method, rawURL, body, "application/json")
 	if err != nil {
 		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the webhook URL is not valid")
-	}
-	req.Method = method
-	if body == nil {
-		req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
-		req.Header.Del("Content-Type")
 	}
 	resp, err := providers.Do(p.client, req)
 	if err != nil {

@@ -1,7 +1,6 @@
 package discord_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -69,42 +68,14 @@ func setupForum(t *testing.T) *bundle {
 	return &bundle{p: discord.New(discord.Options{}), fake: newForum(t)}
 }
 
-func (b *bundle) last(t *testing.T) providertest.Request {
-	t.Helper()
-	r, ok := b.fake.Last()
-	require.True(t, ok, "no request was sent")
-	return r
-}
-
 // since returns the requests after the first n.
 func (b *bundle) since(n int) []providertest.Request { return b.fake.Requests()[n:] }
-
-func decode(t *testing.T, body []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	require.NoError(t, json.Unmarshal(body, &m))
-	return m
-}
 
 func query(t *testing.T, r providertest.Request) url.Values {
 	t.Helper()
 	q, err := url.ParseQuery(r.Query)
 	require.NoError(t, err)
 	return q
-}
-
-// requireKey checks a permanent error with key and sentinel.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
-	require.NotContains(t, err.Error(), fakeHookSecret)
 }
 
 func TestExecuteWebhook(t *testing.T) {
@@ -117,12 +88,12 @@ func TestExecuteWebhook(t *testing.T) {
 	require.Equal(t, &providers.Receipt{MessageID: firstMessage, ThreadID: firstMessage}, r,
 		"a thread started on the message would have its id")
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST "+fakeHookPath, req.Endpoint(), "api_base_url replaces only the origin")
 	require.Equal(t, url.Values{"wait": {"true"}}, query(t, req))
 	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
 	require.Equal(t, providers.UserAgent, req.Header.Get("User-Agent"))
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, "<@&123> new post", body["content"])
 	require.NotContains(t, body, "username", "empty keeps the webhook's own name")
 	require.NotContains(t, body, "thread_name")
@@ -151,14 +122,14 @@ func TestAdminQueryIsKept(t *testing.T) {
 	n.Filter, n.ThreadID = "thread", "777"
 	r, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, url.Values{"thread_id": {pinned}, "wait": {"true"}, "with_components": {"true"}}, query(t, b.last(t)),
+	require.Equal(t, url.Values{"thread_id": {pinned}, "wait": {"true"}, "with_components": {"true"}}, query(t, b.fake.RequireLast(t)),
 		"the admin's query is kept, wait is forced to true, and the topic's root does not override the admin's thread")
 	require.Equal(t, &providers.Receipt{MessageID: firstMessage}, r)
 
 	n.Kind = providers.PostEdited
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	require.Equal(t, "PATCH "+fakeHookPath+"/messages/"+firstMessage, b.last(t).Endpoint())
-	require.Equal(t, url.Values{"thread_id": {pinned}, "with_components": {"true"}}, query(t, b.last(t)))
+	require.Equal(t, "PATCH "+fakeHookPath+"/messages/"+firstMessage, b.fake.RequireLast(t).Endpoint())
+	require.Equal(t, url.Values{"thread_id": {pinned}, "with_components": {"true"}}, query(t, b.fake.RequireLast(t)))
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
 }
 
@@ -176,10 +147,10 @@ func TestForumChannel(t *testing.T) {
 	require.NoError(t, err)
 	reqs := b.fake.Requests()
 	require.Len(t, reqs, 2, "one refused post and one with thread_name")
-	require.NotContains(t, decode(t, reqs[0].Body), "thread_name")
-	second := decode(t, reqs[1].Body)
+	require.NotContains(t, reqs[0].JSON(t), "thread_name")
+	second := reqs[1].JSON(t)
 	require.Equal(t, n.Topic.Title, second["thread_name"], "the forum post is named after the topic")
-	require.Equal(t, decode(t, reqs[0].Body)["embeds"], second["embeds"], "the same message, only with a thread name")
+	require.Equal(t, reqs[0].JSON(t)["embeds"], second["embeds"], "the same message, only with a thread name")
 	require.Equal(t, firstMessage, root.MessageID)
 	require.Equal(t, root.MessageID, root.ThreadID, "a forum post's thread has its first message's id")
 	require.Equal(t, map[string]string{"thread": root.ThreadID}, root.Extra)
@@ -189,8 +160,8 @@ func TestForumChannel(t *testing.T) {
 	reply, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
 	require.Len(t, b.since(2), 1, "a reply into a known thread is one request")
-	require.Equal(t, root.ThreadID, threadOf(b.last(t)))
-	require.NotContains(t, decode(t, b.last(t).Body), "thread_name")
+	require.Equal(t, root.ThreadID, threadOf(b.fake.RequireLast(t)))
+	require.NotContains(t, b.fake.RequireLast(t).JSON(t), "thread_name")
 	require.Equal(t, root.ThreadID, reply.ThreadID)
 	_, channel, ok := b.fake.message(reply.MessageID)
 	require.True(t, ok)
@@ -199,8 +170,8 @@ func TestForumChannel(t *testing.T) {
 	// Editing the reply edits the message in the thread.
 	n.Kind, n.Post.Cooked = providers.PostEdited, "<p>Edited reply</p>"
 	require.NoError(t, b.p.Edit(t.Context(), tg, reply, n))
-	require.Equal(t, "PATCH "+fakeHookPath+"/messages/"+reply.MessageID, b.last(t).Endpoint())
-	require.Equal(t, url.Values{"thread_id": {root.ThreadID}}, query(t, b.last(t)))
+	require.Equal(t, "PATCH "+fakeHookPath+"/messages/"+reply.MessageID, b.fake.RequireLast(t).Endpoint())
+	require.Equal(t, url.Values{"thread_id": {root.ThreadID}}, query(t, b.fake.RequireLast(t)))
 	body, _, _ := b.fake.message(reply.MessageID)
 	require.Contains(t, fmt.Sprint(body["embeds"]), "Edited reply")
 
@@ -216,7 +187,7 @@ func TestForumThreadNameIsTruncated(t *testing.T) {
 	n.Topic.Title = strings.Repeat("é", 150)
 	_, err := b.p.Notify(t.Context(), target(b.fake.URL()), n)
 	require.NoError(t, err)
-	name := decode(t, b.last(t).Body)["thread_name"].(string)
+	name := b.fake.RequireLast(t).JSON(t)["thread_name"].(string)
 	require.Equal(t, 100, len([]rune(name)))
 	require.True(t, strings.HasSuffix(name, "…"))
 }
@@ -250,7 +221,7 @@ func TestForumPostDeletedStartsANewOne(t *testing.T) {
 	require.Len(t, reqs, 3, "Unknown Channel, then 220001, then a new forum post")
 	require.Equal(t, root.ThreadID, threadOf(reqs[0]))
 	require.Empty(t, threadOf(reqs[1]))
-	require.Equal(t, n.Topic.Title, decode(t, reqs[2].Body)["thread_name"])
+	require.Equal(t, n.Topic.Title, reqs[2].JSON(t)["thread_name"])
 	require.NotEqual(t, root.ThreadID, r.ThreadID)
 	require.Equal(t, r.MessageID, r.ThreadID)
 }
@@ -276,7 +247,7 @@ func TestTextChannelThread(t *testing.T) {
 	require.Len(t, reqs, 2)
 	require.Equal(t, root.ThreadID, threadOf(reqs[0]))
 	require.Empty(t, threadOf(reqs[1]))
-	require.NotContains(t, decode(t, reqs[1].Body), "thread_name", "a text channel cannot create threads")
+	require.NotContains(t, reqs[1].JSON(t), "thread_name", "a text channel cannot create threads")
 	require.Equal(t, root.ThreadID, r.ThreadID, "the topic keeps its root")
 	require.Nil(t, r.Extra)
 
@@ -285,7 +256,7 @@ func TestTextChannelThread(t *testing.T) {
 	r, err = b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
 	require.Len(t, b.since(3), 1)
-	require.Equal(t, root.ThreadID, threadOf(b.last(t)))
+	require.Equal(t, root.ThreadID, threadOf(b.fake.RequireLast(t)))
 	_, channel, _ := b.fake.message(r.MessageID)
 	require.Equal(t, root.MessageID, channel, "the reply is in the thread started on the root")
 	require.Equal(t, map[string]string{"thread": root.ThreadID}, r.Extra)
@@ -302,7 +273,7 @@ func TestPinnedThreadGone(t *testing.T) {
 	tg.Data["webhook_url"] = fakeHookURL + "?thread_id=" + root.ThreadID
 	sent := len(b.fake.Requests())
 	_, err = b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, discord.KeyUnknownThread, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, discord.KeyUnknownThread, providers.ErrChannelNotFound, fakeHookSecret)
 	require.Len(t, b.since(sent), 1, "the admin's thread is not negotiated away")
 }
 
@@ -319,10 +290,10 @@ func TestEditEditsTheMessage(t *testing.T) {
 
 	n.Kind, n.Post.Version, n.Post.Cooked = providers.PostEdited, 2, "<p>Edited <strong>text</strong></p>"
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "PATCH "+fakeHookPath+"/messages/"+r.MessageID, req.Endpoint())
 	require.Empty(t, req.Query)
-	body := decode(t, req.Body)
+	body := req.JSON(t)
 	require.Equal(t, "New post", body["content"])
 	require.NotContains(t, body, "username", "an edit cannot change the author")
 	stored, _, _ := b.fake.message(r.MessageID)
@@ -330,23 +301,23 @@ func TestEditEditsTheMessage(t *testing.T) {
 
 	tg.Settings["message_content"] = ""
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	require.Equal(t, "", decode(t, b.last(t).Body)["content"], "a cleared content is cleared on edit")
+	require.Equal(t, "", b.fake.RequireLast(t).JSON(t)["content"], "a cleared content is cleared on edit")
 
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
-	req = b.last(t)
+	req = b.fake.RequireLast(t)
 	require.Equal(t, "DELETE "+fakeHookPath+"/messages/"+r.MessageID, req.Endpoint())
 	require.Empty(t, req.Body)
 	require.Empty(t, req.Header.Get("Content-Type"))
 	require.NoError(t, b.p.Delete(t.Context(), tg, r), "deleting a message that is gone is done")
-	requireKey(t, b.p.Edit(t.Context(), tg, r, n), generic, nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), tg, r, n), generic, nil, fakeHookSecret)
 }
 
 func TestEditNeedsAMessageID(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	tg := target(b.fake.URL())
-	requireKey(t, b.p.Edit(t.Context(), tg, &providers.Receipt{}, providertest.Notification()), generic, nil)
-	requireKey(t, b.p.Delete(t.Context(), tg, &providers.Receipt{MessageID: "../../x"}), generic, nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), tg, &providers.Receipt{}, providertest.Notification()), generic, nil, fakeHookSecret)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), tg, &providers.Receipt{MessageID: "../../x"}), generic, nil, fakeHookSecret)
 	require.Empty(t, b.fake.Requests())
 }
 
@@ -355,15 +326,15 @@ func TestTestChannel(t *testing.T) {
 	b := setup(t)
 	tg := target(b.fake.URL())
 	require.NoError(t, b.p.TestChannel(t.Context(), tg))
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "GET "+fakeHookPath, req.Endpoint())
 	require.Empty(t, req.Query)
 	require.Empty(t, req.Body, "nothing is posted")
 
 	tg.Data["webhook_url"] = "https://discord.com/api/webhooks/" + fakeHookID + "/wrong-token"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), discord.KeyInvalidWebhook, providers.ErrUnauthorized)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), discord.KeyInvalidWebhook, providers.ErrUnauthorized, fakeHookSecret)
 	tg.Data["webhook_url"] = "https://discord.com/api/webhooks/1/" + fakeHookSecret
-	requireKey(t, b.p.TestChannel(t.Context(), tg), discord.KeyUnknownWebhook, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), discord.KeyUnknownWebhook, providers.ErrChannelNotFound, fakeHookSecret)
 }
 
 func TestWebhookURLShape(t *testing.T) {
@@ -379,12 +350,12 @@ func TestWebhookURLShape(t *testing.T) {
 		tg := target(b.fake.URL())
 		tg.Data["webhook_url"] = u
 		_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-		requireKey(t, err, discord.KeyNotConfigured, providers.ErrNotConfigured)
+		providertest.RequireKey(t, err, discord.KeyNotConfigured, providers.ErrNotConfigured, fakeHookSecret)
 		require.False(t, b.p.Threads(tg))
 	}
 	tg := target("::not a url")
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, discord.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, discord.KeyNotConfigured, providers.ErrNotConfigured, fakeHookSecret)
 	require.Empty(t, b.fake.Requests())
 
 	// A versioned URL and a trailing slash are fine.
@@ -392,73 +363,51 @@ func TestWebhookURLShape(t *testing.T) {
 	tg.Data["webhook_url"] = "https://discord.com/api/v10/webhooks/" + fakeHookID + "/" + fakeHookSecret + "/"
 	_, err = b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.Error(t, err, "the fake serves only the unversioned path")
-	require.Equal(t, "POST /api/v10/webhooks/"+fakeHookID+"/"+fakeHookSecret, b.last(t).Endpoint())
+	require.Equal(t, "POST /api/v10/webhooks/"+fakeHookID+"/"+fakeHookSecret, b.fake.RequireLast(t).Endpoint())
 }
 
 // TestErrors pins the classification of Discord's answers in its own
 // words.
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	type want struct {
-		key       string
-		sentinel  error
-		permanent bool
-		limited   bool
-		after     time.Duration
-		requests  int
-	}
-	rejected := want{key: generic, permanent: true, requests: 1}
-	retry := want{key: generic, requests: 1}
-	limited := func(d time.Duration) want { return want{key: generic, limited: true, after: d, requests: 1} }
-	tests := []struct {
-		status int
-		header http.Header
-		body   string
-		want   want
-	}{
-		{401, nil, `{"message": "Invalid Webhook Token", "code": 50027}`,
-			want{key: discord.KeyInvalidWebhook, sentinel: providers.ErrUnauthorized, permanent: true, requests: 1}},
-		{403, nil, `{"message": "Missing Permissions", "code": 50013}`,
-			want{key: discord.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true, requests: 1}},
-		{404, nil, `{"message": "Unknown Webhook", "code": 10015}`,
-			want{key: discord.KeyUnknownWebhook, sentinel: providers.ErrChannelNotFound, permanent: true, requests: 1}},
-		{404, nil, `404: Not Found`,
-			want{key: discord.KeyUnknownWebhook, sentinel: providers.ErrChannelNotFound, permanent: true, requests: 1}},
-		{400, nil, `{"message": "Invalid Form Body", "code": 50035, "errors": {"embeds": {"0": {"url": {"_errors": [{"code": "URL_TYPE_INVALID_URL", "message": "Not a well formed URL."}]}}}}}`, rejected},
-		{400, nil, `{"message": "Cannot send an empty message", "code": 50006}`, rejected},
-		// A persistent 220001 is negotiated once, then reported.
-		{400, nil, `{"message": "Webhooks posted to forum channels must have a thread_name or thread_id", "code": 220001}`,
-			want{key: generic, permanent: true, requests: 2}},
-		{429, nil, `{"message": "You are being rate limited.", "retry_after": 64.57, "global": false}`, limited(64570 * time.Millisecond)},
-		{429, nil, `{"message": "You are being rate limited.", "retry_after": 0.3, "global": true}`, limited(300 * time.Millisecond)},
-		{429, http.Header{"X-Ratelimit-Reset-After": {"2.5"}, "Retry-After": {"3"}}, `{"message": "You are being rate limited."}`, limited(2500 * time.Millisecond)},
-		{429, http.Header{"Retry-After": {"30"}}, `<html>Cloudflare: you are being rate limited</html>`, limited(30 * time.Second)},
-		{500, nil, `{"message": "500: Internal Server Error", "code": 0}`, retry},
-		{502, nil, `<html>502 Bad Gateway</html>`, retry},
-		{503, nil, ``, retry},
-		{302, http.Header{"Location": {"https://elsewhere.example/"}}, ``, rejected},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-			require.Nil(t, r)
-			require.Error(t, err)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.want.permanent, permanent, "permanent: %v", err)
-			require.Equal(t, tc.want.limited, limited, "rate limited: %v", err)
-			require.Equal(t, tc.want.after, after)
-			require.Equal(t, tc.want.key, providers.ErrorKey(err))
-			if tc.want.sentinel != nil {
-				require.ErrorIs(t, err, tc.want.sentinel)
-			}
-			require.NotContains(t, err.Error(), fakeHookSecret)
-			require.NotContains(t, err.Error(), "<html>", "bodies are never quoted")
-			require.Len(t, b.fake.Requests(), tc.want.requests)
-		})
-	}
+	type want = providertest.Classified
+	rejected := want{Key: generic, Permanent: true}
+	retry := want{Key: generic}
+	limited := func(d time.Duration) want { return want{Key: generic, Limited: true, After: d} }
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 401, Body: `{"message": "Invalid Webhook Token", "code": 50027}`, Want: want{Key: discord.KeyInvalidWebhook, Sentinel: providers.ErrUnauthorized, Permanent: true}},
+		{Status: 403, Body: `{"message": "Missing Permissions", "code": 50013}`, Want: want{Key: discord.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
+		{Status: 404, Body: `{"message": "Unknown Webhook", "code": 10015}`, Want: want{Key: discord.KeyUnknownWebhook, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 404, Body: `404: Not Found`, Want: want{Key: discord.KeyUnknownWebhook, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 400, Body: `{"message": "Invalid Form Body", "code": 50035, "errors": {"embeds": {"0": {"url": {"_errors": [{"code": "URL_TYPE_INVALID_URL", "message": "Not a well formed URL."}]}}}}}`, Want: rejected},
+		{Status: 400, Body: `{"message": "Cannot send an empty message", "code": 50006}`, Want: rejected},
+		{Status: 429, Body: `{"message": "You are being rate limited.", "retry_after": 64.57, "global": false}`, Want: limited(64570 * time.Millisecond)},
+		{Status: 429, Body: `{"message": "You are being rate limited.", "retry_after": 0.3, "global": true}`, Want: limited(300 * time.Millisecond)},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Reset-After": {"2.5"}, "Retry-After": {"3"}}, Body: `{"message": "You are being rate limited."}`, Want: limited(2500 * time.Millisecond)},
+		{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Body: `<html>Cloudflare: you are being rate limited</html>`, Want: limited(30 * time.Second)},
+		{Status: 500, Body: `{"message": "500: Internal Server Error", "code": 0}`, Want: retry},
+		{Status: 502, Body: `<html>502 Bad Gateway</html>`, Want: retry},
+		{Status: 503, Want: retry},
+		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: rejected},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
+		require.Nil(t, r)
+		require.Len(t, b.fake.Requests(), 1)
+		return err
+	}, fakeHookSecret, "<html>")
+}
+
+func TestPersistentForumErrorIsReported(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	// A persistent 220001 is negotiated once, then reported.
+	b.fake.Reply(400, nil, `{"message": "Webhooks posted to forum channels must have a thread_name or thread_id", "code": 220001}`)
+	r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
+	require.Nil(t, r)
+	providertest.RequireKey(t, err, generic, nil, fakeHookSecret)
+	require.Len(t, b.fake.Requests(), 2)
 }
 
 func TestUnreadableSuccessIsNotRetried(t *testing.T) {

@@ -215,7 +215,7 @@ func (f *fakeDiscord) execute(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	writeJSON(w, http.StatusOK, messageObject(id, channel, body))
+	providertest.WriteJSON(w, http.StatusOK, messageObject(id, channel, body))
 }
 
 // threadExists reports whether id names a thread of the channel: a forum
@@ -233,7 +233,7 @@ func (f *fakeDiscord) threadExists(id string) bool {
 }
 
 func (f *fakeDiscord) get(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	providertest.WriteJSON(w, http.StatusOK, map[string]any{
 		"application_id": nil, "avatar": nil, "channel_id": fakeChannelID, "guild_id": "800000000000000001",
 		"id": fakeHookID, "name": "Forum", "type": 1, "token": fakeHookSecret,
 	})
@@ -273,7 +273,7 @@ func (f *fakeDiscord) edit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.body = body
-	writeJSON(w, http.StatusOK, messageObject(id, m.channel, body))
+	providertest.WriteJSON(w, http.StatusOK, messageObject(id, m.channel, body))
 }
 
 func (f *fakeDiscord) delete(w http.ResponseWriter, r *http.Request) {
@@ -353,17 +353,11 @@ func messageObject(id, channel string, body map[string]any) map[string]any {
 }
 
 func apiFail(w http.ResponseWriter, status, code int, message string) {
-	writeJSON(w, status, map[string]any{"message": message, "code": code})
+	providertest.WriteJSON(w, status, map[string]any{"message": message, "code": code})
 }
 
 func raw(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(body))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

@@ -118,7 +118,7 @@ func newEmbed(n *providers.Notification, o formatOptions) embed {
 	if !n.Post.CreatedAt.IsZero() {
 		e.Timestamp = n.Post.CreatedAt.UTC().Format(time.RFC3339)
 	}
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		e.Author = &embedAuthor{
 			Name:    truncate(name, maxAuthorName),
 			URL:     absURL(n.Author.ProfileURL, n.Site.BaseURL),
@@ -142,18 +142,6 @@ func threadName(n *providers.Notification) string {
 		return truncate(t, maxThreadName)
 	}
 	return "Topic " + strconv.FormatInt(n.Topic.ID, 10)
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
 }
 
 // excerpt converts cooked to Markdown with at most limit visible

@@ -1,9 +1,6 @@
 package discord
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,60 +9,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/providers/providertest"
 )
-
-// updateGolden rewrites the golden files:
-// CHATSIDECAR_UPDATE_GOLDEN=1 go test ./providers/discord.
-func updateGolden() bool { return os.Getenv("CHATSIDECAR_UPDATE_GOLDEN") == "1" }
-
-// goldenNotification is the base of the golden cases: a first post in a
-// top-level category.
-func goldenNotification() *providers.Notification {
-	return &providers.Notification{
-		Kind: providers.PostCreated,
-		Site: providers.Site{Title: "Example Forum", BaseURL: "https://forum.example.org", LogoURL: "https://forum.example.org/uploads/logo-small.png"},
-		Topic: providers.Topic{
-			ID: 42, Title: "Welcome to the forum", URL: "https://forum.example.org/t/welcome/42",
-			Category: &providers.Category{ID: 3, Name: "General", Slug: "general", Color: "0088CC"},
-		},
-		Post: providers.Post{
-			ID: 100, Number: 1, Version: 1, URL: "https://forum.example.org/t/welcome/42/1",
-			Cooked:    `<p>Hello everyone <img src="/images/emoji/twitter/wave.png?v=12" title=":wave:" class="emoji" alt=":wave:" loading="lazy" width="20" height="20"></p><p>Please read the <a href="/guidelines">guidelines</a> first.</p>`,
-			CreatedAt: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC),
-		},
-		Author: providers.Author{
-			Username: "jane", Name: "Jane Doe", DisplayName: "Jane Doe (@jane)",
-			AvatarURL:  "https://forum.example.org/user_avatar/forum.example.org/jane/48/1_2.png",
-			ProfileURL: "https://forum.example.org/u/jane",
-		},
-		Filter: "watch",
-	}
-}
 
 func TestFormatGolden(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name   string
-		modify func(n *providers.Notification, o *formatOptions)
-	}{
-		{name: "new_topic", modify: func(*providers.Notification, *formatOptions) {}},
-		{name: "reply", modify: func(n *providers.Notification, _ *formatOptions) {
-			n.Post.ID, n.Post.Number, n.Post.URL = 101, 2, "https://forum.example.org/t/welcome/42/2"
-			n.Post.Cooked = `<p>Thanks <a class="mention" href="/u/jane">@jane</a>, glad to be here!</p>`
-			n.Author = providers.Author{Username: "bob", DisplayName: "@bob", ProfileURL: "https://forum.example.org/u/bob", AvatarURL: "//cdn.example.org/bob.png"}
-		}},
-		{name: "tags_parent_category", modify: func(n *providers.Notification, o *formatOptions) {
-			n.Topic.Title = "Upgrade fails on 2.0"
-			n.Topic.Tags = []string{"upgrade", "docker", "help-wanted"}
-			n.Topic.Category = &providers.Category{
-				ID: 7, Name: "Installation", Slug: "installation", Color: "F1592A",
-				Parent: &providers.Category{ID: 2, Name: "Support", Slug: "support", Color: "25AAE2"},
-			}
-			n.Post.Cooked = `<p>Running <code>./launcher rebuild app</code> gives:</p><pre><code>FAILED
-exit 1</code></pre><ul><li>Ubuntu 24.04</li><li>Docker 27</li></ul>`
+	// What Discord adds to the shared cases: a protocol-relative avatar,
+	// the webhook's content, name and avatar, and text with Discord's own
+	// specials (~~, @everyone, a ')' in a link, a colour that is not one).
+	extra := map[string]func(n *providers.Notification, o *formatOptions){
+		providertest.GoldenReply: func(n *providers.Notification, _ *formatOptions) {
+			n.Author.AvatarURL = "//cdn.example.org/bob.png"
+		},
+		providertest.GoldenTagsParentCategory: func(_ *providers.Notification, o *formatOptions) {
 			o.Content, o.Username, o.AvatarURL = "<@&123456> new support question", "Forum bot", "/images/bot.png"
-		}},
-		{name: "escaping", modify: func(n *providers.Notification, _ *formatOptions) {
+		},
+		providertest.GoldenEscaping: func(n *providers.Notification, _ *formatOptions) {
 			n.Topic.Title = "Q&A: *bold* _it_ `code` ~~gone~~ <b> [link](x) # h"
 			n.Topic.Tags = []string{"a_b", "c*d"}
 			n.Topic.Category = &providers.Category{ID: 4, Name: "R&D [lab]", Color: "zzzzzz"}
@@ -73,49 +32,20 @@ exit 1</code></pre><ul><li>Ubuntu 24.04</li><li>Docker 27</li></ul>`
 				`<p><a href="https://example.com/search?q=a&amp;b=c">search &amp; find</a> ` +
 				`<a href="javascript:alert(1)">not a link</a> <a href="https://example.com/a)b">paren</a></p>`
 			n.Author.DisplayName = "Jane *Doe* (@jane)"
-		}},
+		},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			n := goldenNotification()
-			o := formatOptions{ExcerptLength: 400}
-			tc.modify(n, &o)
-			got, err := json.MarshalIndent(format(n, o), "", "  ")
-			require.NoError(t, err)
-			got = unescapeHTML(got)
-			path := filepath.Join("testdata", tc.name+".golden.json")
-			if updateGolden() {
-				require.NoError(t, os.MkdirAll("testdata", 0o755))
-				require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err, "run CHATSIDECAR_UPDATE_GOLDEN=1 go test ./providers/discord to create it")
-			require.JSONEq(t, string(want), string(got))
-		})
-	}
-}
-
-// unescapeHTML undoes json.Marshal's \u003c escapes so golden files show
-// what Discord receives, as providers.EncodeJSON sends it.
-func unescapeHTML(b []byte) []byte {
-	r := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")
-	return []byte(r.Replace(string(b)))
-}
-
-func TestFormatMatchesWire(t *testing.T) {
-	t.Parallel()
-	m := format(goldenNotification(), formatOptions{ExcerptLength: 400})
-	wire, err := providers.EncodeJSON(m)
-	require.NoError(t, err)
-	indented, err := json.MarshalIndent(m, "", "  ")
-	require.NoError(t, err)
-	require.JSONEq(t, string(indented), string(wire))
+	providertest.RunGolden(t, providertest.GoldenCases(), func(c providertest.GoldenCase) any {
+		n, o := c.Notification, formatOptions{ExcerptLength: 400}
+		if f := extra[c.Name]; f != nil {
+			f(n, &o)
+		}
+		return format(n, o)
+	})
 }
 
 func TestFormatLimits(t *testing.T) {
 	t.Parallel()
-	n := goldenNotification()
+	n := providertest.GoldenNotification()
 	n.Topic.Title = strings.Repeat("*", 300)
 	n.Topic.Tags = []string{strings.Repeat("t", 100)}
 	n.Author.DisplayName = strings.Repeat("a", 300)
@@ -138,7 +68,7 @@ func TestFormatLimits(t *testing.T) {
 
 func TestFormatWithoutAuthorOrExcerpt(t *testing.T) {
 	t.Parallel()
-	n := goldenNotification()
+	n := providertest.GoldenNotification()
 	n.Author = providers.Author{}
 	n.Site = providers.Site{}
 	n.Topic.Category = nil
@@ -188,7 +118,7 @@ func TestAbsURL(t *testing.T) {
 
 func TestThreadName(t *testing.T) {
 	t.Parallel()
-	n := goldenNotification()
+	n := providertest.GoldenNotification()
 	require.Equal(t, "Welcome to the forum", threadName(n))
 	n.Topic.Title = "*not escaped* <x>"
 	require.Equal(t, "*not escaped* <x>", threadName(n), "thread names are plain text")
