@@ -97,6 +97,10 @@ type Capabilities struct {
 	Commands    bool
 	Transcripts bool
 	Listen      bool
+	// ChannelCheck means the provider can check a channel's credentials
+	// and reachability without posting (it is a ChannelTester), which the
+	// API offers as checkChannel.
+	ChannelCheck bool
 }
 
 // FieldError reports invalid input for one field; the API turns it into

@@ -49,5 +49,6 @@ func CapabilitiesOf(p Provider) Capabilities {
 	_, c.Notify = p.(Notifier)
 	_, c.Threads = p.(Threader)
 	_, c.Edits = p.(Editor)
+	_, c.ChannelCheck = p.(ChannelTester)
 	return c
 }

@@ -472,32 +472,28 @@ func TestProvidersReturnCopies(t *testing.T) {
 // TestCapabilities pins what each provider can do, so a provider cannot
 // gain or lose a capability without this table changing. Every provider
 // delivers. The reference threads only on Slack; the sidecar threads
-// wherever the platform lets a message name its thread root, and edits
-// wherever the platform returns a message id it can later edit.
+// wherever the platform lets a message name its thread root, edits
+// wherever the platform returns a message id it can later edit, and checks
+// a channel without posting wherever the platform has a read-only call
+// that proves the credentials (and, mostly, the room).
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	type caps struct {
-		providers.Capabilities
-		tester bool // implements providers.ChannelTester
-	}
-	all := func(tester bool) caps {
-		return caps{providers.Capabilities{Notify: true, Threads: true, Edits: true}, tester}
-	}
-	notifyOnly := caps{Capabilities: providers.Capabilities{Notify: true}}
-	want := map[string]caps{
-		"slack":      all(true),
-		"mattermost": all(true), // REST API with a bot token
-		"rocketchat": all(true), // REST API with a bot token
-		"telegram":   all(true),
-		"discord":    all(true),
-		"matrix":     all(true),
-		"gitter":     all(true), // through Matrix or the legacy REST API
+	all := providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true}
+	notifyOnly := providers.Capabilities{Notify: true}
+	want := map[string]providers.Capabilities{
+		"slack":      all,
+		"mattermost": all, // REST API with a bot token
+		"rocketchat": all, // REST API with a bot token
+		"telegram":   all,
+		"discord":    all,
+		"matrix":     all,
+		"gitter":     all, // through Matrix or the legacy REST API
 		// Zulip threads by topic name, not by a root message, so it is
 		// no providers.Threader (see the zulip package); it edits.
-		"zulip": {providers.Capabilities{Notify: true, Edits: true}, true},
+		"zulip": {Notify: true, Edits: true, ChannelCheck: true},
 		// Incoming webhooks can start a thread and reply in it (threadKey)
 		// but not edit or delete, nor check a space without posting.
-		"googlechat":    {Capabilities: providers.Capabilities{Notify: true, Threads: true}},
+		"googlechat":    {Notify: true, Threads: true},
 		"groupme":       notifyOnly,
 		"guilded":       notifyOnly,
 		"teams":         notifyOnly,
@@ -511,9 +507,10 @@ func TestCapabilities(t *testing.T) {
 		require.True(t, ok, p.ID())
 		got := providers.CapabilitiesOf(p)
 		require.True(t, got.Notify, "%s must deliver", p.ID())
-		require.Equal(t, w.Capabilities, got, p.ID())
+		require.Equal(t, w, got, p.ID())
+		// ChannelCheck is the interface itself, never declared apart.
 		_, tester := p.(providers.ChannelTester)
-		require.Equal(t, w.tester, tester, "%s channel tester", p.ID())
+		require.Equal(t, tester, got.ChannelCheck, "%s channel check", p.ID())
 	}
 }
 
