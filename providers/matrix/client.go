@@ -1,11 +1,9 @@
 package matrix
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -120,23 +118,17 @@ func (c *Client) call(ctx context.Context, s Session, method string, segments []
 	if strings.TrimSpace(s.Token) == "" {
 		return nil, nil, c.notConfigured("%s needs an access token", c.platform)
 	}
-	var reader io.Reader
+	var data []byte
 	if body != nil {
-		data, err := providers.EncodeJSON(body)
-		if err != nil {
+		if data, err = providers.EncodeJSON(body); err != nil {
 			return nil, nil, providers.Permanent("", nil, "encoding the %s request: %v", c.platform, err)
 		}
-		reader = bytes.NewReader(data)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, endpoint, reader)
+	req, err := providers.NewRequest(ctx, method, endpoint, data, "application/json")
 	if err != nil {
 		return nil, nil, c.notConfigured("the %s homeserver URL is not valid", c.platform)
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", providers.UserAgent)
 	// The query parameter access_token is deprecated (and dropped from
 	// the unreleased spec v1.20); the header keeps the token out of
 	// proxy logs too.

@@ -115,7 +115,7 @@ func message(n *providers.Notification, o formatOptions) content {
 // <url>", with the category and tags in the heading.
 func plainTitle(n *providers.Notification) string {
 	s := providers.TopicHeading(n.Topic)
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		s = name + " posted in " + s
 	}
 	if n.Post.URL != "" {
@@ -129,7 +129,7 @@ func plainTitle(n *providers.Notification) string {
 // category label in the category's colour and the tags.
 func htmlTitle(n *providers.Notification) string {
 	var parts []string
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		parts = append(parts, "<b>"+link(n.Author.ProfileURL, name)+"</b> posted in")
 	}
 	parts = append(parts, "<b>"+link(n.Post.URL, n.Topic.Title)+"</b>")
@@ -181,16 +181,4 @@ func quote(s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
 }

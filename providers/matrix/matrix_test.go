@@ -1,8 +1,6 @@
 package matrix_test
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -47,21 +45,6 @@ func target(base, room string) *providers.Target {
 	}
 }
 
-// threadOf returns the thread root a recorded send replies into.
-func threadOf(r providertest.Request) string {
-	var body struct {
-		RelatesTo struct {
-			RelType string `json:"rel_type"`
-			EventID string `json:"event_id"`
-		} `json:"m.relates_to"`
-	}
-	_ = json.Unmarshal(r.Body, &body)
-	if body.RelatesTo.RelType != "m.thread" {
-		return ""
-	}
-	return body.RelatesTo.EventID
-}
-
 // editEndpoints are the requests Edit and Delete send for the first
 // message of a fresh fake, which is always event 1.
 func editEndpoints(channel int64, room string) (edit, del string) {
@@ -81,7 +64,7 @@ func TestConformance(t *testing.T) {
 		NewFake:        func(t *testing.T) providertest.Fake { return newFake(t) },
 		Target:         func(base string) *providers.Target { return target(base, roomID) },
 		Secrets:        []string{matrixtest.DefaultToken},
-		ThreadOf:       threadOf,
+		ThreadOf:       matrixtest.ThreadOf,
 		EditEndpoint:   edit,
 		DeleteEndpoint: del,
 	})
@@ -111,20 +94,6 @@ func (b *bundle) lastEvent(t *testing.T) matrixtest.Event {
 	evs := b.hs.Events()
 	require.NotEmpty(t, evs)
 	return evs[len(evs)-1]
-}
-
-// requireKey checks a permanent error with key and sentinel.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
-	require.NotContains(t, err.Error(), matrixtest.DefaultToken)
 }
 
 func TestSend(t *testing.T) {
@@ -253,7 +222,7 @@ func TestJoinRefused(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	_, err := b.p.Notify(t.Context(), target(b.hs.URL(), privateAlias), providertest.Notification())
-	requireKey(t, err, matrix.KeyForbidden, providers.ErrForbidden)
+	providertest.RequireKey(t, err, matrix.KeyForbidden, providers.ErrForbidden, matrixtest.DefaultToken)
 	require.Len(t, b.hs.Requests(), 3, "lookup, send, join; no second send")
 	require.Empty(t, b.hs.Events())
 }
@@ -262,11 +231,11 @@ func TestUnknownRoom(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	_, err := b.p.Notify(t.Context(), target(b.hs.URL(), "#nowhere:example.org"), providertest.Notification())
-	requireKey(t, err, matrix.KeyUnknownRoom, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, matrix.KeyUnknownRoom, providers.ErrChannelNotFound, matrixtest.DefaultToken)
 	require.Len(t, b.hs.Requests(), 1)
 
 	_, err = b.p.Notify(t.Context(), target(b.hs.URL(), "!nowhere:example.org"), providertest.Notification())
-	requireKey(t, err, matrix.KeyUnknownRoom, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, matrix.KeyUnknownRoom, providers.ErrChannelNotFound, matrixtest.DefaultToken)
 }
 
 func TestThreadRootThenReply(t *testing.T) {
@@ -326,7 +295,7 @@ func TestEditAndRedact(t *testing.T) {
 
 	// A receipt without a room id falls back to the channel's room.
 	require.NoError(t, b.p.Delete(t.Context(), target(b.hs.URL(), roomID), &providers.Receipt{MessageID: matrixtest.EventID(1)}))
-	requireKey(t, b.p.Delete(t.Context(), tg, &providers.Receipt{}), "chat_integration.channel_exception", nil)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), tg, &providers.Receipt{}), "chat_integration.channel_exception", nil, matrixtest.DefaultToken)
 }
 
 func TestApplicationServiceToken(t *testing.T) {
@@ -353,13 +322,13 @@ func TestNotConfigured(t *testing.T) {
 	tg := target(b.hs.URL(), roomID)
 	tg.Settings["access_token"] = "  "
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, matrix.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.TestChannel(t.Context(), tg), matrix.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, matrix.KeyNotConfigured, providers.ErrNotConfigured, matrixtest.DefaultToken)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), matrix.KeyNotConfigured, providers.ErrNotConfigured, matrixtest.DefaultToken)
 	require.Empty(t, b.hs.Requests())
 
 	tg = target("::not a url", roomID)
 	_, err = b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, matrix.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, matrix.KeyNotConfigured, providers.ErrNotConfigured, matrixtest.DefaultToken)
 }
 
 func TestHomeserverSetting(t *testing.T) {
@@ -382,18 +351,18 @@ func TestTestChannel(t *testing.T) {
 	}, b.endpoints())
 
 	err := b.p.TestChannel(t.Context(), target(b.hs.URL(), publicAlias))
-	requireKey(t, err, matrix.KeyNotInRoom, providers.ErrForbidden)
+	providertest.RequireKey(t, err, matrix.KeyNotInRoom, providers.ErrForbidden, matrixtest.DefaultToken)
 	require.Empty(t, b.hs.Events(), "testing never posts")
 
 	b.hs.AddRoom(matrixtest.Room{ID: "!invited:example.org", Invited: true})
 	require.NoError(t, b.p.TestChannel(t.Context(), target(b.hs.URL(), "!invited:example.org")))
 
 	err = b.p.TestChannel(t.Context(), target(b.hs.URL(), "#nowhere:example.org"))
-	requireKey(t, err, matrix.KeyUnknownRoom, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, matrix.KeyUnknownRoom, providers.ErrChannelNotFound, matrixtest.DefaultToken)
 
 	tg := target(b.hs.URL(), roomID)
 	tg.Settings["access_token"] = "syt_wrong"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), matrix.KeyUnknownToken, providers.ErrUnauthorized)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), matrix.KeyUnknownToken, providers.ErrUnauthorized, matrixtest.DefaultToken)
 	room, _ := b.hs.Room(publicRoomID)
 	require.False(t, room.Joined, "testing never joins")
 }
@@ -401,68 +370,42 @@ func TestTestChannel(t *testing.T) {
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	const generic = "chat_integration.channel_exception"
-	type want struct {
-		key       string
-		sentinel  error
-		permanent bool
-		limited   bool
-		after     time.Duration
-	}
-	unknownRoom := want{matrix.KeyUnknownRoom, providers.ErrChannelNotFound, true, false, 0}
-	unauthorized := want{matrix.KeyUnknownToken, providers.ErrUnauthorized, true, false, 0}
-	forbidden := want{matrix.KeyForbidden, providers.ErrForbidden, true, false, 0}
-	retry := want{key: generic}
-	tests := []struct {
-		status int
-		header http.Header
-		body   string
-		want   want
-	}{
-		{429, http.Header{"Retry-After": {"7"}}, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2000}`, want{key: generic, limited: true, after: 7 * time.Second}},
-		{429, nil, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2500}`, want{key: generic, limited: true, after: 2500 * time.Millisecond}},
-		{429, nil, `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":1.5}`, want{key: generic, limited: true, after: 1500 * time.Microsecond}},
-		{429, nil, `Too Many Requests`, want{key: generic, limited: true}},
-		{400, nil, `{"errcode":"M_LIMIT_EXCEEDED","error":"slow down","retry_after_ms":1000}`, want{key: generic, limited: true, after: time.Second}},
-		{401, nil, `{"errcode":"M_UNKNOWN_TOKEN","error":"Invalid access token passed.","soft_logout":true}`, unauthorized},
-		{401, nil, `{"errcode":"M_MISSING_TOKEN","error":"Missing access token"}`, unauthorized},
-		{403, nil, `{"errcode":"M_USER_DEACTIVATED","error":"This account has been deactivated"}`, unauthorized},
-		{401, nil, `<html>Unauthorized</html>`, unauthorized},
-		{403, nil, `{"errcode":"M_FORBIDDEN","error":"You don't have permission to post that to the room. user_level (0) < send_level (50)"}`, forbidden},
-		{403, nil, `{"errcode":"M_GUEST_ACCESS_FORBIDDEN","error":"Guest access not allowed"}`, forbidden},
-		{404, nil, `{"errcode":"M_NOT_FOUND","error":"Unknown room"}`, unknownRoom},
-		{400, nil, `{"errcode":"M_UNKNOWN","error":"Unknown room"}`, unknownRoom}, // the reference's M_UNKNOWN
-		{404, nil, `not found`, unknownRoom},
-		{400, nil, `{"errcode":"M_BAD_JSON","error":"Content not JSON."}`, want{key: generic, permanent: true}},
-		{413, nil, `{"errcode":"M_TOO_LARGE","error":"Event too large"}`, want{key: generic, permanent: true}},
-		{302, http.Header{"Location": {"https://elsewhere.example/"}}, ``, want{key: generic, permanent: true}},
-		{500, nil, `{"errcode":"M_UNKNOWN","error":"Internal server error"}`, retry},
-		{502, nil, `<html>Bad gateway</html>`, retry},
-		{503, nil, `{"errcode":"M_NOT_FOUND","error":"odd proxy"}`, retry},
-		{200, nil, `<html>captive portal</html>`, retry},
-		{200, nil, `{}`, retry},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.hs.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), target(b.hs.URL(), roomID), providertest.Notification())
-			require.Nil(t, r)
-			require.Error(t, err)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.want.permanent, permanent, "permanent: %v", err)
-			require.Equal(t, tc.want.limited, limited, "rate limited: %v", err)
-			require.Equal(t, tc.want.after, after)
-			require.Equal(t, tc.want.key, providers.ErrorKey(err))
-			if tc.want.sentinel != nil {
-				require.ErrorIs(t, err, tc.want.sentinel)
-			}
-			require.NotContains(t, err.Error(), matrixtest.DefaultToken)
-			require.NotContains(t, err.Error(), "<html>", "bodies are never quoted")
-			require.NotContains(t, err.Error(), "user_level", "Matrix's human text is never quoted")
-			require.Len(t, b.hs.Requests(), 1)
-		})
-	}
+	type want = providertest.Classified
+	unknownRoom := want{Key: matrix.KeyUnknownRoom, Sentinel: providers.ErrChannelNotFound, Permanent: true}
+	unauthorized := want{Key: matrix.KeyUnknownToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
+	forbidden := want{Key: matrix.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}
+	retry := want{Key: generic}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 429, Header: http.Header{"Retry-After": {"7"}}, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2000}`, Want: want{Key: generic, Limited: true, After: 7 * time.Second}},
+		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2500}`, Want: want{Key: generic, Limited: true, After: 2500 * time.Millisecond}},
+		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":1.5}`, Want: want{Key: generic, Limited: true, After: 1500 * time.Microsecond}},
+		{Status: 429, Body: `Too Many Requests`, Want: want{Key: generic, Limited: true}},
+		{Status: 400, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"slow down","retry_after_ms":1000}`, Want: want{Key: generic, Limited: true, After: time.Second}},
+		{Status: 401, Body: `{"errcode":"M_UNKNOWN_TOKEN","error":"Invalid access token passed.","soft_logout":true}`, Want: unauthorized},
+		{Status: 401, Body: `{"errcode":"M_MISSING_TOKEN","error":"Missing access token"}`, Want: unauthorized},
+		{Status: 403, Body: `{"errcode":"M_USER_DEACTIVATED","error":"This account has been deactivated"}`, Want: unauthorized},
+		{Status: 401, Body: `<html>Unauthorized</html>`, Want: unauthorized},
+		{Status: 403, Body: `{"errcode":"M_FORBIDDEN","error":"You don't have permission to post that to the room. user_level (0) < send_level (50)"}`, Want: forbidden},
+		{Status: 403, Body: `{"errcode":"M_GUEST_ACCESS_FORBIDDEN","error":"Guest access not allowed"}`, Want: forbidden},
+		{Status: 404, Body: `{"errcode":"M_NOT_FOUND","error":"Unknown room"}`, Want: unknownRoom},
+		{Status: 400, Body: `{"errcode":"M_UNKNOWN","error":"Unknown room"}`, Want: unknownRoom}, // the reference's M_UNKNOWN
+		{Status: 404, Body: `not found`, Want: unknownRoom},
+		{Status: 400, Body: `{"errcode":"M_BAD_JSON","error":"Content not JSON."}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 413, Body: `{"errcode":"M_TOO_LARGE","error":"Event too large"}`, Want: want{Key: generic, Permanent: true}},
+		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: want{Key: generic, Permanent: true}},
+		{Status: 500, Body: `{"errcode":"M_UNKNOWN","error":"Internal server error"}`, Want: retry},
+		{Status: 502, Body: `<html>Bad gateway</html>`, Want: retry},
+		{Status: 503, Body: `{"errcode":"M_NOT_FOUND","error":"odd proxy"}`, Want: retry},
+		{Status: 200, Body: `<html>captive portal</html>`, Want: retry},
+		{Status: 200, Body: `{}`, Want: retry},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.hs.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), target(b.hs.URL(), roomID), providertest.Notification())
+		require.Nil(t, r)
+		require.Len(t, b.hs.Requests(), 1)
+		return err
+	}, matrixtest.DefaultToken, "<html>", "user_level") // neither bodies nor Matrix's human text are quoted
 }
 
 func TestValidateSettings(t *testing.T) {
