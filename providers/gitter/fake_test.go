@@ -227,8 +227,8 @@ func textOf(r *http.Request) (string, bool) {
 	return body.Text, true
 }
 
+// writeJSON answers JSON as Gitter's REST API does, naming the charset.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	providertest.WriteJSON(w, status, v)
 }

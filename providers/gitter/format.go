@@ -28,7 +28,7 @@ func restText(n *providers.Notification, excerptLength int) string {
 		excerptLength = 400
 	}
 	parts := []string{}
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		parts = append(parts, markup.EscapeMarkdown(name), "posted in")
 	}
 	parts = append(parts, "**"+mdLink(n.Post.URL, n.Topic.Title)+"**")
@@ -51,7 +51,7 @@ func restText(n *providers.Notification, excerptLength int) string {
 // category).
 func webhookMessage(n *providers.Notification) string {
 	var parts []string
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		parts = append(parts, "__"+markup.EscapeMarkdown(name)+"__")
 	}
 	parts = append(parts, markup.EscapeMarkdown(n.Topic.Title))
@@ -129,16 +129,4 @@ func noMentions(s string) string {
 		prev = r
 	}
 	return b.String()
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
 }

@@ -1,7 +1,6 @@
 package gitter_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 
@@ -72,22 +71,6 @@ func webhookTarget(base string) *providers.Target {
 
 func newProvider(c *http.Client) providers.Notifier { return gitter.New(gitter.Options{HTTPClient: c}) }
 
-// threadOf returns the Matrix thread root a recorded request replies
-// into; legacy requests never carry one.
-func threadOf(r providertest.Request) string {
-	var body struct {
-		RelatesTo struct {
-			RelType string `json:"rel_type"`
-			EventID string `json:"event_id"`
-		} `json:"m.relates_to"`
-	}
-	_ = json.Unmarshal(r.Body, &body)
-	if body.RelatesTo.RelType != "m.thread" {
-		return ""
-	}
-	return body.RelatesTo.EventID
-}
-
 func TestConformanceMatrix(t *testing.T) {
 	t.Parallel()
 	n := providertest.Notification()
@@ -100,7 +83,7 @@ func TestConformanceMatrix(t *testing.T) {
 		// the suite counts requests (the alias has its own test below).
 		Target:         func(base string) *providers.Target { return matrixTarget(base, gitterRoomID) },
 		Secrets:        []string{matrixTokenName},
-		ThreadOf:       threadOf,
+		ThreadOf:       matrixtest.ThreadOf,
 		EditEndpoint:   "PUT /_matrix/client/v3/rooms/" + gitterRoomID + "/send/m.room.message/" + matrix.EditTxnID(channelID, n, first),
 		DeleteEndpoint: "PUT /_matrix/client/v3/rooms/" + gitterRoomID + "/redact/" + first + "/" + matrix.RedactTxnID(channelID, first),
 	})
@@ -115,7 +98,7 @@ func TestConformanceLegacyREST(t *testing.T) {
 		// TestLegacyRESTRoomName).
 		Target:         func(base string) *providers.Target { return restTarget(base, legacyRoomID) },
 		Secrets:        []string{legacyToken},
-		ThreadOf:       threadOf,
+		ThreadOf:       matrixtest.ThreadOf,
 		EditEndpoint:   "PUT /v1/rooms/" + legacyRoomID + "/chatMessages/" + messageID(1),
 		DeleteEndpoint: "DELETE /v1/rooms/" + legacyRoomID + "/chatMessages/" + messageID(1),
 	})
@@ -128,7 +111,7 @@ func TestConformanceLegacyWebhook(t *testing.T) {
 		NewFake:        func(t *testing.T) providertest.Fake { return newFakeLegacy(t) },
 		Target:         webhookTarget,
 		Secrets:        []string{hookSecret, hookURL},
-		ThreadOf:       threadOf,
+		ThreadOf:       matrixtest.ThreadOf,
 		EditEndpoint:   "n/a: an activity webhook returns no message id",
 		DeleteEndpoint: "n/a: an activity webhook returns no message id",
 	})
@@ -243,9 +226,9 @@ func TestMatrixTestChannel(t *testing.T) {
 	p := gitter.New(gitter.Options{})
 	require.NoError(t, p.TestChannel(t.Context(), matrixTarget(hs.URL(), gitterRoomName)))
 	err := p.TestChannel(t.Context(), matrixTarget(hs.URL(), "nodejs/node"))
-	requireKey(t, err, gitter.KeyNotInRoom, providers.ErrForbidden)
+	providertest.RequireKey(t, err, gitter.KeyNotInRoom, providers.ErrForbidden, matrixTokenName, legacyToken, hookSecret)
 	err = p.TestChannel(t.Context(), matrixTarget(hs.URL(), "nobody/nothing"))
-	requireKey(t, err, gitter.KeyUnknownRoom, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, gitter.KeyUnknownRoom, providers.ErrChannelNotFound, matrixTokenName, legacyToken, hookSecret)
 	require.Empty(t, hs.Events())
 }
 
@@ -255,7 +238,7 @@ func TestMatrixNeedsToken(t *testing.T) {
 	tg := matrixTarget(hs.URL(), gitterRoomName)
 	delete(tg.Settings, "access_token")
 	_, err := gitter.New(gitter.Options{}).Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, gitter.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, gitter.KeyNotConfigured, providers.ErrNotConfigured, matrixTokenName, legacyToken, hookSecret)
 	require.Empty(t, hs.Requests())
 }
 
@@ -264,7 +247,7 @@ func TestMatrixErrorKeysAreGitters(t *testing.T) {
 	hs := newHomeserver(t)
 	hs.Fail(providertest.FailUnauthorized)
 	_, err := gitter.New(gitter.Options{}).Notify(t.Context(), matrixTarget(hs.URL(), gitterRoomID), providertest.Notification())
-	requireKey(t, err, gitter.KeyUnknownToken, providers.ErrUnauthorized)
+	providertest.RequireKey(t, err, gitter.KeyUnknownToken, providers.ErrUnauthorized, matrixTokenName, legacyToken, hookSecret)
 	require.Contains(t, err.Error(), "Gitter answered HTTP 401 M_UNKNOWN_TOKEN")
 }
 
@@ -307,7 +290,7 @@ func TestLegacyRESTRoomName(t *testing.T) {
 	require.Equal(t, "GET /v1/user/me", last.Endpoint())
 
 	_, err = p.Notify(t.Context(), restTarget(f.URL(), "nobody/nothing"), providertest.Notification())
-	requireKey(t, err, gitter.KeyUnknownRoom, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, gitter.KeyUnknownRoom, providers.ErrChannelNotFound, matrixTokenName, legacyToken, hookSecret)
 }
 
 func TestLegacyRESTNeedsSettings(t *testing.T) {
@@ -317,8 +300,8 @@ func TestLegacyRESTNeedsSettings(t *testing.T) {
 	tg := restTarget(f.URL(), legacyRoomID)
 	delete(tg.Settings, "legacy_token")
 	_, err := p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, gitter.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, p.TestChannel(t.Context(), tg), gitter.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, gitter.KeyNotConfigured, providers.ErrNotConfigured, matrixTokenName, legacyToken, hookSecret)
+	providertest.RequireKey(t, p.TestChannel(t.Context(), tg), gitter.KeyNotConfigured, providers.ErrNotConfigured, matrixTokenName, legacyToken, hookSecret)
 	require.Empty(t, f.Requests())
 }
 
@@ -342,12 +325,12 @@ func TestLegacyWebhook(t *testing.T) {
 
 	// Nothing to test without posting, and nothing to edit.
 	require.NoError(t, p.TestChannel(t.Context(), tg))
-	requireKey(t, p.Edit(t.Context(), tg, r, providertest.Notification()), "chat_integration.channel_exception", nil)
+	providertest.RequireKey(t, p.Edit(t.Context(), tg, r, providertest.Notification()), "chat_integration.channel_exception", nil, matrixTokenName, legacyToken, hookSecret)
 	require.Len(t, f.Requests(), 1)
 
 	f.Reply(http.StatusNotFound, nil, "Not Found")
 	_, err = p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, gitter.KeyInvalidWebhook, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, gitter.KeyInvalidWebhook, providers.ErrChannelNotFound, matrixTokenName, legacyToken, hookSecret)
 	require.NotContains(t, err.Error(), hookSecret)
 }
 
@@ -357,7 +340,7 @@ func TestEditThroughTheOtherTransport(t *testing.T) {
 	p := gitter.New(gitter.Options{})
 	r := &providers.Receipt{MessageID: "$event1", Extra: map[string]string{"room_id": gitterRoomID, "transport": gitter.TransportMatrix}}
 	err := p.Edit(t.Context(), restTarget(f.URL(), legacyRoomID), r, providertest.Notification())
-	requireKey(t, err, "chat_integration.channel_exception", nil)
+	providertest.RequireKey(t, err, "chat_integration.channel_exception", nil, matrixTokenName, legacyToken, hookSecret)
 	require.Empty(t, f.Requests(), "a Matrix event id is never sent to the legacy API")
 }
 
@@ -396,7 +379,7 @@ func TestValidateChannel(t *testing.T) {
 			tg := restTarget(f.URL(), "")
 			tg.Data = tc.data
 			_, nerr := p.Notify(t.Context(), tg, providertest.Notification())
-			requireKey(t, nerr, gitter.KeyNotConfigured, providers.ErrNotConfigured)
+			providertest.RequireKey(t, nerr, gitter.KeyNotConfigured, providers.ErrNotConfigured, matrixTokenName, legacyToken, hookSecret)
 			require.False(t, p.Threads(tg))
 			require.Empty(t, f.Requests())
 		})
@@ -494,17 +477,3 @@ func TestCapabilities(t *testing.T) {
 
 // requireKey checks a permanent error with key and sentinel, and that it
 // names no secret.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
-	for _, s := range []string{matrixTokenName, legacyToken, hookSecret} {
-		require.NotContains(t, err.Error(), s)
-	}
-}

@@ -1,10 +1,8 @@
 package gitter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -51,27 +49,18 @@ func legacyAPI(t *providers.Target) (base, token string, err error) {
 // rest sends one REST request and returns the reply's body for a 2xx.
 // path is under the base URL and already escaped.
 func (p *Provider) rest(ctx context.Context, base, token, method, path string, body any) ([]byte, error) {
-	u, err := url.Parse(base + path)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the legacy Gitter API URL is not valid")
-	}
-	var reader io.Reader
+	var data []byte
 	if body != nil {
-		data, err := providers.EncodeJSON(body)
-		if err != nil {
+		var err error
+		if data, err = providers.EncodeJSON(body); err != nil {
 			return nil, providers.Permanent("", nil, "encoding the Gitter message: %v", err)
 		}
-		reader = bytes.NewReader(data)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), reader)
+	req, err := providers.NewRequest(ctx, method, base+path, data, "application/json")
 	if err != nil {
 		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the legacy Gitter API URL is not valid")
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", providers.UserAgent)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := providers.Do(p.http, req)
 	if err != nil {
@@ -214,17 +203,11 @@ func (p *Provider) postWebhook(ctx context.Context, t *providers.Target, n *prov
 	if err != nil {
 		return providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "api_base_url is not a valid URL")
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return providers.Permanent(KeyInvalidWebhook, providers.ErrNotConfigured, "the Gitter webhook URL is not valid")
-	}
 	form := url.Values{"message": {webhookMessage(n)}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
+	req, err := providers.NewRequest(ctx, http.MethodPost, endpoint, []byte(form.Encode()), "application/x-www-form-urlencoded")
 	if err != nil {
 		return providers.Permanent(KeyInvalidWebhook, providers.ErrNotConfigured, "the Gitter webhook URL is not valid")
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("User-Agent", providers.UserAgent)
 	resp, err := providers.Do(p.http, req)
 	if err != nil {
 		return err
