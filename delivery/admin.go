@@ -98,6 +98,77 @@ func (a *Admin) TestChannel(ctx context.Context, channelID, topicID int64) (*sto
 	return d, nil
 }
 
+// DefaultCheckTimeout bounds CheckChannel: every platform call of one
+// check together.
+const DefaultCheckTimeout = 15 * time.Second
+
+// ErrNotCheckable means the channel's provider cannot check a channel
+// without posting (it is no providers.ChannelTester).
+var ErrNotCheckable = errors.New("cannot be checked without posting")
+
+// NotCheckable reports whether err is CheckChannel refusing a provider
+// without the check.
+func (a *Admin) NotCheckable(err error) bool { return errors.Is(err, ErrNotCheckable) }
+
+// CheckChannel checks a channel's credentials and reachability without
+// posting anything, through its provider's providers.ChannelTester, with
+// the target a delivery would use (fresh from the store, not the workers'
+// cache, so settings just changed apply) and within DefaultCheckTimeout.
+// failure is nil when the check passed, else the classified key
+// (providers.ErrorKey) and a secret-free message.
+//
+// A failed check is not recorded as the channel's lastError, and a passed
+// one does not clear it: lastError says what the last delivery met, and a
+// check is not a delivery. The caller shows the result instead.
+func (a *Admin) CheckChannel(ctx context.Context, channelID int64) (failure *store.ChannelError, err error) {
+	e := a.Engine
+	ch, err := e.store.GetChannel(ctx, channelID)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := e.opts.Registry.Get(ch.Provider)
+	if !ok {
+		return nil, fmt.Errorf("provider %q is not built into this server", ch.Provider)
+	}
+	tester, ok := p.(providers.ChannelTester)
+	if !ok {
+		return nil, fmt.Errorf("%s channels %w; use testChannel", p.Name(), ErrNotCheckable)
+	}
+	pc, err := e.store.GetProviderConfig(ctx, ch.Provider)
+	if errors.Is(err, store.ErrNotFound) {
+		pc, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, DefaultCheckTimeout)
+	defer cancel()
+	cerr := tester.TestChannel(cctx, newTarget(ch, p, pc))
+	if cerr == nil {
+		return nil, nil
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err() // the caller went away: no result to give
+	}
+	key := providers.ErrorKey(cerr)
+	e.log.InfoContext(ctx, "channel check failed", "channel", ch.ID, "provider", ch.Provider, "key", key, "error", cerr)
+	return &store.ChannelError{Key: key, Message: checkMessage(cerr), At: e.now().UTC()}, nil
+}
+
+// checkMessage is what a client may see of a failed check: a classified
+// error's own message, which providers keep free of secrets and response
+// bodies, else a fixed text (the log has the rest).
+func checkMessage(err error) string {
+	var pe *providers.Error
+	switch {
+	case errors.As(err, &pe) && pe.Message != "":
+		return truncate(pe.Message, 1000)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("the check did not finish within %s", DefaultCheckTimeout)
+	}
+	return "the check failed"
+}
+
 // SampleNotification is the made-up post testChannel sends when it cannot
 // read a real one.
 func SampleNotification(forum ForumInfo, now time.Time) providers.Notification {

@@ -64,7 +64,7 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	if err != nil {
 		return err
 	}
-	target := &providers.Target{ChannelID: ch.ID, ChannelName: ch.Name, Data: ch.Data, Settings: settingsOf(p, pc)}
+	target := newTarget(ch, p, pc)
 
 	if d.TopicID != nil && w.EarlierPending {
 		if wait, err := e.waitTurn(ctx, d); err != nil || wait {
@@ -263,6 +263,12 @@ func receiptOf(pm *store.PostMessage) *providers.Receipt {
 		_ = json.Unmarshal([]byte(pm.Extra), &r.Extra)
 	}
 	return r
+}
+
+// newTarget is where a delivery, or a check, of channel ch goes: its data
+// and its provider's settings with defaults.
+func newTarget(ch *store.Channel, p providers.Provider, pc *store.ProviderConfig) *providers.Target {
+	return &providers.Target{ChannelID: ch.ID, ChannelName: ch.Name, Data: ch.Data, Settings: settingsOf(p, pc)}
 }
 
 // settingsOf fills a provider's settings with defaults.
