@@ -74,6 +74,7 @@ func providerModel(v admin.ProviderView) *model.Provider {
 	out.Capabilities = &model.Capabilities{
 		Notify: c.Notify, Threads: c.Threads, Edits: c.Edits,
 		Commands: c.Commands, Transcripts: c.Transcripts, Listen: c.Listen,
+		ChannelCheck: c.ChannelCheck,
 	}
 	return out
 }

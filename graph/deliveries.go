@@ -23,6 +23,14 @@ type Deliveries interface {
 	// NotRetryable reports whether err means the delivery is in a status
 	// that cannot be retried.
 	NotRetryable(err error) bool
+	// CheckChannel checks a channel's credentials and reachability
+	// without posting or recording anything; failure is nil when the
+	// check passed. A provider without the check returns an error
+	// satisfying NotCheckable.
+	CheckChannel(ctx context.Context, channelID int64) (failure *store.ChannelError, err error)
+	// NotCheckable reports whether err means the channel's provider
+	// cannot check a channel without posting.
+	NotCheckable(err error) bool
 }
 
 var errNoDeliveries = errors.New("the delivery engine is not running in this process")

@@ -48,12 +48,13 @@ type ComplexityRoot struct {
 	}
 
 	Capabilities struct {
-		Commands    func(childComplexity int) int
-		Edits       func(childComplexity int) int
-		Listen      func(childComplexity int) int
-		Notify      func(childComplexity int) int
-		Threads     func(childComplexity int) int
-		Transcripts func(childComplexity int) int
+		ChannelCheck func(childComplexity int) int
+		Commands     func(childComplexity int) int
+		Edits        func(childComplexity int) int
+		Listen       func(childComplexity int) int
+		Notify       func(childComplexity int) int
+		Threads      func(childComplexity int) int
+		Transcripts  func(childComplexity int) int
 	}
 
 	Channel struct {
@@ -65,6 +66,11 @@ type ComplexityRoot struct {
 		Provider  func(childComplexity int) int
 		Rules     func(childComplexity int) int
 		UpdatedAt func(childComplexity int) int
+	}
+
+	ChannelCheckResult struct {
+		Error func(childComplexity int) int
+		Ok    func(childComplexity int) int
 	}
 
 	ChannelConnection struct {
@@ -148,6 +154,7 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		ApplyConfig       func(childComplexity int, document string, prune *bool, dryRun *bool) int
+		CheckChannel      func(childComplexity int, id string) int
 		ConfigureProvider func(childComplexity int, input model.ConfigureProviderInput) int
 		CreateChannel     func(childComplexity int, input model.CreateChannelInput) int
 		CreateRule        func(childComplexity int, input model.CreateRuleInput) int
@@ -240,6 +247,7 @@ type MutationResolver interface {
 	DeleteRule(ctx context.Context, id string) (string, error)
 	ApplyConfig(ctx context.Context, document string, prune *bool, dryRun *bool) (*model.ApplyResult, error)
 	TestChannel(ctx context.Context, id string, topicID *string) (*model.Delivery, error)
+	CheckChannel(ctx context.Context, id string) (*model.ChannelCheckResult, error)
 	RetryDelivery(ctx context.Context, id string) (*model.Delivery, error)
 }
 type QueryResolver interface {
@@ -296,6 +304,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApplyResult.DryRun(childComplexity), true
 
+	case "Capabilities.channelCheck":
+		if e.ComplexityRoot.Capabilities.ChannelCheck == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Capabilities.ChannelCheck(childComplexity), true
 	case "Capabilities.commands":
 		if e.ComplexityRoot.Capabilities.Commands == nil {
 			break
@@ -381,6 +395,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Channel.UpdatedAt(childComplexity), true
+
+	case "ChannelCheckResult.error":
+		if e.ComplexityRoot.ChannelCheckResult.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelCheckResult.Error(childComplexity), true
+	case "ChannelCheckResult.ok":
+		if e.ComplexityRoot.ChannelCheckResult.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChannelCheckResult.Ok(childComplexity), true
 
 	case "ChannelConnection.edges":
 		if e.ComplexityRoot.ChannelConnection.Edges == nil {
@@ -697,6 +724,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyConfig(childComplexity, args["document"].(string), args["prune"].(*bool), args["dryRun"].(*bool)), true
+	case "Mutation.checkChannel":
+		if e.ComplexityRoot.Mutation.CheckChannel == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkChannel_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckChannel(childComplexity, args["id"].(string)), true
 	case "Mutation.configureProvider":
 		if e.ComplexityRoot.Mutation.ConfigureProvider == nil {
 			break
@@ -1228,6 +1266,13 @@ type Mutation {
   result is a queued delivery; follow it with deliveryUpdated.
   """
   testChannel(id: ID!, topicId: ID): Delivery!
+  """
+  Check a channel's credentials and reachability without posting anything.
+  Only for providers whose capabilities.channelCheck is true; others answer
+  BAD_USER_INPUT. A failed check is returned, not recorded: the channel's
+  lastError stays what the last delivery met.
+  """
+  checkChannel(id: ID!): ChannelCheckResult!
   "Queue a FAILED or CANCELLED delivery again with a fresh attempt count."
   retryDelivery(id: ID!): Delivery!
 }
@@ -1367,6 +1412,16 @@ type Capabilities {
   commands: Boolean!
   transcripts: Boolean!
   listen: Boolean!
+  "True when checkChannel can check a channel's credentials and reachability without posting."
+  channelCheck: Boolean!
+}
+
+"What checkChannel found."
+type ChannelCheckResult {
+  "The platform accepted the credentials and the channel is reachable."
+  ok: Boolean!
+  "Why the check failed: the error key a delivery would record, and a message; null when ok."
+  error: DeliveryError
 }
 
 type Channel {
@@ -1531,6 +1586,8 @@ func (ec *executionContext) childFields_Capabilities(ctx context.Context, field 
 		return ec.fieldContext_Capabilities_transcripts(ctx, field)
 	case "listen":
 		return ec.fieldContext_Capabilities_listen(ctx, field)
+	case "channelCheck":
+		return ec.fieldContext_Capabilities_channelCheck(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Capabilities", field.Name)
 }
@@ -1555,6 +1612,16 @@ func (ec *executionContext) childFields_Channel(ctx context.Context, field graph
 		return ec.fieldContext_Channel_updatedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Channel", field.Name)
+}
+
+func (ec *executionContext) childFields_ChannelCheckResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_ChannelCheckResult_ok(ctx, field)
+	case "error":
+		return ec.fieldContext_ChannelCheckResult_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChannelCheckResult", field.Name)
 }
 
 func (ec *executionContext) childFields_ChannelConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1940,6 +2007,20 @@ func (ec *executionContext) field_Mutation_applyConfig_args(ctx context.Context,
 		return nil, err
 	}
 	args["dryRun"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkChannel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -2513,6 +2594,29 @@ func (ec *executionContext) fieldContext_Capabilities_listen(_ context.Context, 
 	return graphql.NewScalarFieldContext("Capabilities", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _Capabilities_channelCheck(ctx context.Context, field graphql.CollectedField, obj *model.Capabilities) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Capabilities_channelCheck(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChannelCheck, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Capabilities_channelCheck(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Capabilities", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Channel_id(ctx context.Context, field graphql.CollectedField, obj *model.Channel) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2713,6 +2817,61 @@ func (ec *executionContext) _Channel_updatedAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Channel_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Channel", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ChannelCheckResult_ok(ctx context.Context, field graphql.CollectedField, obj *model.ChannelCheckResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelCheckResult_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelCheckResult_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChannelCheckResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _ChannelCheckResult_error(ctx context.Context, field graphql.CollectedField, obj *model.ChannelCheckResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChannelCheckResult_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DeliveryError) graphql.Marshaler {
+			return ec.marshalODeliveryError2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDeliveryError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChannelCheckResult_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChannelCheckResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeliveryError(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ChannelConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ChannelConnection) (ret graphql.Marshaler) {
@@ -4322,6 +4481,50 @@ func (ec *executionContext) fieldContext_Mutation_testChannel(ctx context.Contex
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_testChannel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkChannel(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkChannel(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckChannel(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChannelCheckResult) graphql.Marshaler {
+			return ec.marshalNChannelCheckResult2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐChannelCheckResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkChannel(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChannelCheckResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkChannel_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -6980,6 +7183,11 @@ func (ec *executionContext) _Capabilities(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "channelCheck":
+			out.Values[i] = ec._Capabilities_channelCheck(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -7085,6 +7293,49 @@ func (ec *executionContext) _Channel(ctx context.Context, sel ast.SelectionSet, 
 			out.Values[i] = ec._Channel_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var channelCheckResultImplementors = []string{"ChannelCheckResult"}
+
+func (ec *executionContext) _ChannelCheckResult(ctx context.Context, sel ast.SelectionSet, obj *model.ChannelCheckResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, channelCheckResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChannelCheckResult")
+		case "ok":
+			out.Values[i] = ec._ChannelCheckResult_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._ChannelCheckResult_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7860,6 +8111,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "testChannel":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_testChannel(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkChannel":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkChannel(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -8889,6 +9147,16 @@ func (ec *executionContext) marshalNChannel2ᚖgithubᚗcomᚋchatsidecarᚋchat
 		return graphql.Null
 	}
 	return ec._Channel(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChannelCheckResult2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐChannelCheckResult(ctx context.Context, sel ast.SelectionSet, v *model.ChannelCheckResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ChannelCheckResult(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNChannelConnection2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐChannelConnection(ctx context.Context, sel ast.SelectionSet, v *model.ChannelConnection) graphql.Marshaler {

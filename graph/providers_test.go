@@ -12,7 +12,7 @@ import (
 // TestAdminAPI_ProviderCapabilities is the issue's "providers in GraphQL
 // reports every provider as able to deliver, with its capabilities": the
 // API answers, for every provider of the registry, exactly what the
-// provider implements.
+// provider implements, channelCheck (a providers.ChannelTester) included.
 func TestAdminAPI_ProviderCapabilities(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
@@ -26,12 +26,14 @@ func TestAdminAPI_ProviderCapabilities(t *testing.T) {
 			Commands    bool `json:"commands"`
 			Transcripts bool `json:"transcripts"`
 			Listen      bool `json:"listen"`
+			// ChannelCheck is whether checkChannel works for the provider.
+			ChannelCheck bool `json:"channelCheck"`
 		}
 		var list []struct {
 			ID           string       `json:"id"`
 			Capabilities capabilities `json:"capabilities"`
 		}
-		e.ok(t, `{ providers { id capabilities { notify threads edits commands transcripts listen } } }`,
+		e.ok(t, `{ providers { id capabilities { notify threads edits commands transcripts listen channelCheck } } }`,
 			nil, "providers", &list)
 
 		got := make(map[string]capabilities, len(list))
@@ -49,17 +51,22 @@ func TestAdminAPI_ProviderCapabilities(t *testing.T) {
 			require.Equal(t, capabilities{
 				Notify: want.Notify, Threads: want.Threads, Edits: want.Edits,
 				Commands: want.Commands, Transcripts: want.Transcripts, Listen: want.Listen,
+				ChannelCheck: want.ChannelCheck,
 			}, c, p.ID())
+			_, tester := p.(providers.ChannelTester)
+			require.Equal(t, tester, c.ChannelCheck, "%s channelCheck", p.ID())
 		}
 
 		// Spot checks against what the platforms allow, so that the
 		// table above cannot pass by both sides losing a capability.
 		for id, want := range map[string]capabilities{
-			"slack":      {Notify: true, Threads: true, Edits: true},
-			"matrix":     {Notify: true, Threads: true, Edits: true},
-			"telegram":   {Notify: true, Threads: true, Edits: true},
+			"slack":      {Notify: true, Threads: true, Edits: true, ChannelCheck: true},
+			"matrix":     {Notify: true, Threads: true, Edits: true, ChannelCheck: true},
+			"telegram":   {Notify: true, Threads: true, Edits: true, ChannelCheck: true},
+			"zulip":      {Notify: true, Edits: true, ChannelCheck: true},
 			"googlechat": {Notify: true, Threads: true},
 			"teams":      {Notify: true},
+			"webhook":    {Notify: true},
 		} {
 			require.Equal(t, want, got[id], id)
 		}

@@ -224,6 +224,28 @@ func (r *mutationResolver) TestChannel(ctx context.Context, id string, topicID *
 	return deliveryModel(d), nil
 }
 
+// CheckChannel is the resolver for the checkChannel field.
+func (r *mutationResolver) CheckChannel(ctx context.Context, id string) (*model.ChannelCheckResult, error) {
+	if r.deliveries == nil {
+		return nil, errNoDeliveries
+	}
+	cid, err := parseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	failure, err := r.deliveries.CheckChannel(ctx, cid)
+	if r.deliveries.NotCheckable(err) {
+		return nil, inputError("id", "%s", err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if failure != nil {
+		return &model.ChannelCheckResult{Error: &model.DeliveryError{Key: failure.Key, Message: failure.Message}}, nil
+	}
+	return &model.ChannelCheckResult{Ok: true}, nil
+}
+
 // RetryDelivery is the resolver for the retryDelivery field.
 func (r *mutationResolver) RetryDelivery(ctx context.Context, id string) (*model.Delivery, error) {
 	if r.deliveries == nil {

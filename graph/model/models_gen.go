@@ -27,6 +27,8 @@ type Capabilities struct {
 	Commands    bool `json:"commands"`
 	Transcripts bool `json:"transcripts"`
 	Listen      bool `json:"listen"`
+	// True when checkChannel can check a channel's credentials and reachability without posting.
+	ChannelCheck bool `json:"channelCheck"`
 }
 
 type Channel struct {
@@ -41,6 +43,14 @@ type Channel struct {
 	LastError *ChannelError `json:"lastError,omitempty"`
 	CreatedAt time.Time     `json:"createdAt"`
 	UpdatedAt time.Time     `json:"updatedAt"`
+}
+
+// What checkChannel found.
+type ChannelCheckResult struct {
+	// The platform accepted the credentials and the channel is reachable.
+	Ok bool `json:"ok"`
+	// Why the check failed: the error key a delivery would record, and a message; null when ok.
+	Error *DeliveryError `json:"error,omitempty"`
 }
 
 type ChannelConnection struct {
