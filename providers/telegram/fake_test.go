@@ -323,7 +323,7 @@ func (f *fakeTelegram) checkText(body map[string]any) (string, string) {
 }
 
 func ok(w http.ResponseWriter, result any) {
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "result": result})
+	providertest.WriteJSON(w, http.StatusOK, map[string]any{"ok": true, "result": result})
 }
 
 func fail(w http.ResponseWriter, code int, description string, params map[string]any) {
@@ -331,11 +331,5 @@ func fail(w http.ResponseWriter, code int, description string, params map[string
 	if params != nil {
 		body["parameters"] = params
 	}
-	writeJSON(w, code, body)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	providertest.WriteJSON(w, code, body)
 }

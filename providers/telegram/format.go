@@ -166,7 +166,7 @@ func text(n *providers.Notification, o formatOptions) string {
 // tags", leaving out what the notification does not have.
 func header(n *providers.Notification) string {
 	var b strings.Builder
-	if name := displayName(n.Author); name != "" {
+	if name := providers.DisplayName(n.Author); name != "" {
 		b.WriteString("<b>" + markup.EscapeHTML(truncate(name, maxName)) + "</b> posted in ")
 	}
 	title := markup.EscapeHTML(truncate(n.Topic.Title, maxTitle))
@@ -182,18 +182,6 @@ func header(n *providers.Notification) string {
 		b.WriteString(" " + markup.EscapeHTML(truncate(strings.Join(n.Topic.Tags, ", "), maxTags)))
 	}
 	return b.String()
-}
-
-// displayName is the name the forum shows (reference §2.4), or @username
-// when the notification carries none.
-func displayName(a providers.Author) string {
-	if a.DisplayName != "" {
-		return a.DisplayName
-	}
-	if a.Username != "" {
-		return "@" + a.Username
-	}
-	return ""
 }
 
 // excerpt converts cooked to Telegram HTML with at most limit visible

@@ -2,7 +2,6 @@ package telegram_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,13 +68,6 @@ func setup(t *testing.T) *bundle {
 	return &bundle{p: telegram.New(telegram.Options{}), fake: newFakeTelegram(t)}
 }
 
-func (b *bundle) last(t *testing.T) providertest.Request {
-	t.Helper()
-	r, ok := b.fake.Last()
-	require.True(t, ok, "no request was sent")
-	return r
-}
-
 func decode(t *testing.T, body []byte) map[string]any {
 	t.Helper()
 	var m map[string]any
@@ -85,20 +77,6 @@ func decode(t *testing.T, body []byte) map[string]any {
 	return m
 }
 
-// requireKey checks a permanent error with key and sentinel.
-func requireKey(t *testing.T, err error, key string, sentinel error) {
-	t.Helper()
-	require.Error(t, err)
-	permanent, limited, _ := providers.Classify(err)
-	require.True(t, permanent, "%v", err)
-	require.False(t, limited)
-	require.Equal(t, key, providers.ErrorKey(err))
-	if sentinel != nil {
-		require.ErrorIs(t, err, sentinel)
-	}
-	require.NotContains(t, err.Error(), fakeTokenSecret)
-}
-
 func TestSendMessage(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -106,7 +84,7 @@ func TestSendMessage(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &providers.Receipt{MessageID: "1", ThreadID: "1", Extra: map[string]string{"chat": fakeChatID}}, r)
 
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /bot"+fakeToken+"/sendMessage", req.Endpoint())
 	require.Equal(t, "application/json", req.Header.Get("Content-Type"))
 	require.Equal(t, providers.UserAgent, req.Header.Get("User-Agent"))
@@ -128,11 +106,11 @@ func TestChatByUsername(t *testing.T) {
 	tg.Data["chat_id"] = fakeChatName
 	r, err := b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.NoError(t, err)
-	require.Equal(t, fakeChatName, decode(t, b.last(t).Body)["chat_id"], "an @username is sent as a string")
+	require.Equal(t, fakeChatName, decode(t, b.fake.RequireLast(t).Body)["chat_id"], "an @username is sent as a string")
 	require.Equal(t, fakeChatID, r.Extra["chat"], "the numeric id Telegram resolved is kept for edits")
 
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
-	require.Equal(t, json.Number(fakeChatID), decode(t, b.last(t).Body)["chat_id"])
+	require.Equal(t, json.Number(fakeChatID), decode(t, b.fake.RequireLast(t).Body)["chat_id"])
 }
 
 // TestThreadRootAndReply is the issue's "a topic's first post starts a
@@ -146,14 +124,14 @@ func TestThreadRootAndReply(t *testing.T) {
 	root, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
 	require.Equal(t, root.MessageID, root.ThreadID, "the topic's first message is its root")
-	require.Empty(t, threadOf(b.last(t)))
+	require.Empty(t, threadOf(b.fake.RequireLast(t)))
 
 	n.Post.Number, n.ThreadID = 2, root.ThreadID
 	reply, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, root.MessageID, threadOf(b.last(t)), "the reply answers the root")
+	require.Equal(t, root.MessageID, threadOf(b.fake.RequireLast(t)), "the reply answers the root")
 	require.Equal(t, map[string]any{"message_id": json.Number(root.MessageID), "allow_sending_without_reply": true},
-		decode(t, b.last(t).Body)["reply_parameters"])
+		decode(t, b.fake.RequireLast(t).Body)["reply_parameters"])
 	require.NotEqual(t, root.MessageID, reply.MessageID)
 	require.Equal(t, root.ThreadID, reply.ThreadID, "later posts keep replying to the root")
 
@@ -178,7 +156,7 @@ func TestReplyToDeletedRootStartsANewThread(t *testing.T) {
 	n.ThreadID = root.ThreadID
 	r, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err, "allow_sending_without_reply: a deleted root does not fail the message")
-	require.Equal(t, root.MessageID, threadOf(b.last(t)))
+	require.Equal(t, root.MessageID, threadOf(b.fake.RequireLast(t)))
 	require.Equal(t, r.MessageID, r.ThreadID, "Telegram sent it as a plain message, which becomes the root")
 }
 
@@ -193,13 +171,13 @@ func TestReplyToRootsTheBotDidNotSend(t *testing.T) {
 	n.Filter, n.ThreadID = "thread", b.fake.postOutside()
 	r, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, n.ThreadID, threadOf(b.last(t)))
+	require.Equal(t, n.ThreadID, threadOf(b.fake.RequireLast(t)))
 	require.Equal(t, n.ThreadID, r.ThreadID, "the member's message roots the thread")
 
 	n.ThreadID = "999"
 	r, err = b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, "999", threadOf(b.last(t)))
+	require.Equal(t, "999", threadOf(b.fake.RequireLast(t)))
 	require.Equal(t, r.MessageID, r.ThreadID, "Telegram sent it as a plain message, which becomes the root")
 }
 
@@ -210,12 +188,12 @@ func TestOnlyThreadRulesReply(t *testing.T) {
 	n.Filter, n.ThreadID = "watch", "7"
 	_, err := b.p.Notify(t.Context(), target(b.fake.URL()), n)
 	require.NoError(t, err)
-	require.Empty(t, threadOf(b.last(t)))
+	require.Empty(t, threadOf(b.fake.RequireLast(t)))
 
 	n.Filter, n.ThreadID = "thread", "not-a-number"
 	r, err := b.p.Notify(t.Context(), target(b.fake.URL()), n)
 	require.NoError(t, err, "a root that is not a Telegram id is dropped, not fatal")
-	require.Empty(t, threadOf(b.last(t)))
+	require.Empty(t, threadOf(b.fake.RequireLast(t)))
 	require.Equal(t, r.MessageID, r.ThreadID)
 }
 
@@ -231,7 +209,7 @@ func TestEditEditsTheMessage(t *testing.T) {
 
 	n.Kind, n.Post.Version, n.Post.Cooked = providers.PostEdited, 2, "<p>Edited: use <code>./launcher rebuild</code></p>"
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n))
-	req := b.last(t)
+	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /bot"+fakeToken+"/editMessageText", req.Endpoint())
 	body := decode(t, req.Body)
 	require.Equal(t, json.Number(fakeChatID), body["chat_id"])
@@ -242,11 +220,11 @@ func TestEditEditsTheMessage(t *testing.T) {
 	require.NoError(t, b.p.Edit(t.Context(), tg, r, n), "an edit that changes nothing visible is done")
 
 	require.NoError(t, b.p.Delete(t.Context(), tg, r))
-	require.Equal(t, map[string]any{"chat_id": json.Number(fakeChatID), "message_id": json.Number(r.MessageID)}, decode(t, b.last(t).Body))
+	require.Equal(t, map[string]any{"chat_id": json.Number(fakeChatID), "message_id": json.Number(r.MessageID)}, decode(t, b.fake.RequireLast(t).Body))
 	require.Empty(t, b.fake.text(r.MessageID))
 	require.NoError(t, b.p.Delete(t.Context(), tg, r), "deleting a message that is gone is done")
 
-	requireKey(t, b.p.Edit(t.Context(), tg, r, n), generic, nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), tg, r, n), generic, nil, fakeTokenSecret)
 }
 
 func TestEditNeedsAMessageID(t *testing.T) {
@@ -254,8 +232,8 @@ func TestEditNeedsAMessageID(t *testing.T) {
 	b := setup(t)
 	tg := target(b.fake.URL())
 	n := providertest.Notification()
-	requireKey(t, b.p.Edit(t.Context(), tg, &providers.Receipt{}, n), generic, nil)
-	requireKey(t, b.p.Delete(t.Context(), tg, &providers.Receipt{MessageID: "1700000000.000100"}), generic, nil)
+	providertest.RequireKey(t, b.p.Edit(t.Context(), tg, &providers.Receipt{}, n), generic, nil, fakeTokenSecret)
+	providertest.RequireKey(t, b.p.Delete(t.Context(), tg, &providers.Receipt{MessageID: "1700000000.000100"}), generic, nil, fakeTokenSecret)
 	require.Empty(t, b.fake.Requests())
 
 	// A receipt without Extra falls back to the channel's chat_id.
@@ -270,7 +248,7 @@ func TestChatMigratedToSupergroup(t *testing.T) {
 	tg := target(b.fake.URL())
 	tg.Data["chat_id"] = fakeOldGroup
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, telegram.KeyChatMigrated, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, err, telegram.KeyChatMigrated, providers.ErrChannelNotFound, fakeTokenSecret)
 	require.Contains(t, err.Error(), fakeSupergroup, "the admin is told the new chat id")
 }
 
@@ -286,11 +264,11 @@ func TestTestChannel(t *testing.T) {
 	require.Equal(t, map[string]any{"chat_id": json.Number(fakeChatID)}, decode(t, reqs[1].Body))
 
 	tg.Data["chat_id"] = "-100777"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), telegram.KeyChannelNotFound, providers.ErrChannelNotFound)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), telegram.KeyChannelNotFound, providers.ErrChannelNotFound, fakeTokenSecret)
 
 	tg = target(b.fake.URL())
 	tg.Settings["access_token"] = "123456789:wrong"
-	requireKey(t, b.p.TestChannel(t.Context(), tg), telegram.KeyInvalidToken, providers.ErrUnauthorized)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), telegram.KeyInvalidToken, providers.ErrUnauthorized, fakeTokenSecret)
 	for _, r := range b.fake.Requests() {
 		require.NotContains(t, r.Path, "sendMessage", "a channel test posts nothing")
 	}
@@ -302,12 +280,12 @@ func TestNotConfigured(t *testing.T) {
 	tg := target(b.fake.URL())
 	tg.Settings["access_token"] = " "
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, telegram.KeyNotConfigured, providers.ErrNotConfigured)
-	requireKey(t, b.p.TestChannel(t.Context(), tg), telegram.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, telegram.KeyNotConfigured, providers.ErrNotConfigured, fakeTokenSecret)
+	providertest.RequireKey(t, b.p.TestChannel(t.Context(), tg), telegram.KeyNotConfigured, providers.ErrNotConfigured, fakeTokenSecret)
 
 	tg = target("::not a url")
 	_, err = b.p.Notify(t.Context(), tg, providertest.Notification())
-	requireKey(t, err, telegram.KeyNotConfigured, providers.ErrNotConfigured)
+	providertest.RequireKey(t, err, telegram.KeyNotConfigured, providers.ErrNotConfigured, fakeTokenSecret)
 	require.Empty(t, b.fake.Requests())
 }
 
@@ -317,77 +295,49 @@ func TestAPIBaseURLWithPathPrefix(t *testing.T) {
 	tg := target(b.fake.URL() + "/")
 	_, err := b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.NoError(t, err)
-	require.Equal(t, "/bot"+fakeToken+"/sendMessage", b.last(t).Path, "a trailing slash is not doubled")
+	require.Equal(t, "/bot"+fakeToken+"/sendMessage", b.fake.RequireLast(t).Path, "a trailing slash is not doubled")
 }
 
 // TestErrors pins the classification of Telegram's answers in its own
 // words.
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	type want struct {
-		key       string
-		sentinel  error
-		permanent bool
-		limited   bool
-		after     time.Duration
-	}
-	notFound := want{key: telegram.KeyChannelNotFound, sentinel: providers.ErrChannelNotFound, permanent: true}
-	forbidden := want{key: telegram.KeyForbidden, sentinel: providers.ErrForbidden, permanent: true}
-	badToken := want{key: telegram.KeyInvalidToken, sentinel: providers.ErrUnauthorized, permanent: true}
-	rejected := want{key: generic, permanent: true}
-	retry := want{key: generic}
-	tests := []struct {
-		status int
-		header http.Header
-		body   string
-		want   want
-	}{
-		{400, nil, `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`, notFound},
-		{400, nil, `{"ok":false,"description":"chat not found"}`, notFound}, // the reference's spec reply
-		{403, nil, `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`, forbidden},
-		{403, nil, `{"ok":false,"error_code":403,"description":"Forbidden: bot is not a member of the channel chat"}`, forbidden},
-		{403, nil, `{"ok":false,"error_code":403,"description":"Forbidden: something new"}`, forbidden},
-		{400, nil, `{"ok":false,"error_code":400,"description":"Bad Request: not enough rights to send text messages to the chat"}`, forbidden},
-		{401, nil, `{"ok":false,"error_code":401,"description":"Unauthorized"}`, badToken},
-		{404, nil, `{"ok":false,"error_code":404,"description":"Not Found"}`, badToken},
-		{404, nil, `<html>404 Not Found</html>`, badToken},
-		{401, nil, `Unauthorized`, badToken},
-		{429, nil, `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}`,
-			want{key: generic, limited: true, after: 35 * time.Second}},
-		{429, http.Header{"Retry-After": {"12"}}, `{"ok":false,"error_code":429,"description":"Too Many Requests"}`,
-			want{key: generic, limited: true, after: 12 * time.Second}},
-		{429, nil, `<html>slow down</html>`, want{key: generic, limited: true}},
-		{400, nil, `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001}}`,
-			want{key: telegram.KeyChatMigrated, sentinel: providers.ErrChannelNotFound, permanent: true}},
-		{400, nil, `{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 3"}`, rejected},
-		{400, nil, `{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}`, rejected},
-		{409, nil, `{"ok":false,"error_code":409,"description":"Conflict"}`, rejected},
-		{500, nil, `{"ok":false,"error_code":500,"description":"Internal Server Error"}`, retry},
-		{502, nil, `<html>Bad Gateway</html>`, retry},
-		{200, nil, `<html>captive portal</html>`, retry},
-		{200, nil, `{"hello":"world"}`, retry},
-	}
-	for _, tc := range tests {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.body), func(t *testing.T) {
-			t.Parallel()
-			b := setup(t)
-			b.fake.Reply(tc.status, tc.header, tc.body)
-			r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-			require.Nil(t, r)
-			require.Error(t, err)
-			permanent, limited, after := providers.Classify(err)
-			require.Equal(t, tc.want.permanent, permanent, "permanent: %v", err)
-			require.Equal(t, tc.want.limited, limited, "rate limited: %v", err)
-			require.Equal(t, tc.want.after, after)
-			require.Equal(t, tc.want.key, providers.ErrorKey(err))
-			if tc.want.sentinel != nil {
-				require.ErrorIs(t, err, tc.want.sentinel)
-			}
-			require.NotContains(t, err.Error(), fakeTokenSecret)
-			require.NotContains(t, err.Error(), "<html>", "bodies are never quoted")
-			require.Len(t, b.fake.Requests(), 1)
-		})
-	}
+	type want = providertest.Classified
+	notFound := want{Key: telegram.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}
+	forbidden := want{Key: telegram.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}
+	badToken := want{Key: telegram.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
+	rejected := want{Key: generic, Permanent: true}
+	retry := want{Key: generic}
+	providertest.RunReplies(t, []providertest.ReplyCase{
+		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`, Want: notFound},
+		{Status: 400, Body: `{"ok":false,"description":"chat not found"}`, Want: notFound}, // the reference's spec reply
+		{Status: 403, Body: `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`, Want: forbidden},
+		{Status: 403, Body: `{"ok":false,"error_code":403,"description":"Forbidden: bot is not a member of the channel chat"}`, Want: forbidden},
+		{Status: 403, Body: `{"ok":false,"error_code":403,"description":"Forbidden: something new"}`, Want: forbidden},
+		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: not enough rights to send text messages to the chat"}`, Want: forbidden},
+		{Status: 401, Body: `{"ok":false,"error_code":401,"description":"Unauthorized"}`, Want: badToken},
+		{Status: 404, Body: `{"ok":false,"error_code":404,"description":"Not Found"}`, Want: badToken},
+		{Status: 404, Body: `<html>404 Not Found</html>`, Want: badToken},
+		{Status: 401, Body: `Unauthorized`, Want: badToken},
+		{Status: 429, Body: `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}`, Want: want{Key: generic, Limited: true, After: 35 * time.Second}},
+		{Status: 429, Header: http.Header{"Retry-After": {"12"}}, Body: `{"ok":false,"error_code":429,"description":"Too Many Requests"}`, Want: want{Key: generic, Limited: true, After: 12 * time.Second}},
+		{Status: 429, Body: `<html>slow down</html>`, Want: want{Key: generic, Limited: true}},
+		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001}}`, Want: want{Key: telegram.KeyChatMigrated, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
+		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 3"}`, Want: rejected},
+		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}`, Want: rejected},
+		{Status: 409, Body: `{"ok":false,"error_code":409,"description":"Conflict"}`, Want: rejected},
+		{Status: 500, Body: `{"ok":false,"error_code":500,"description":"Internal Server Error"}`, Want: retry},
+		{Status: 502, Body: `<html>Bad Gateway</html>`, Want: retry},
+		{Status: 200, Body: `<html>captive portal</html>`, Want: retry},
+		{Status: 200, Body: `{"hello":"world"}`, Want: retry},
+	}, func(t *testing.T, c providertest.ReplyCase) error {
+		b := setup(t)
+		b.fake.Reply(c.Status, c.Header, c.Body)
+		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
+		require.Nil(t, r)
+		require.Len(t, b.fake.Requests(), 1)
+		return err
+	}, fakeTokenSecret, "<html>")
 }
 
 func TestUnreadableSuccessIsNotRetried(t *testing.T) {
