@@ -121,3 +121,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// ThreadField returns a Harness.ThreadOf for a platform that names the
+// thread a message replies into in a top-level string field of the JSON
+// body (Slack's thread_ts, Mattermost's root_id, Rocket.Chat's tmid): the
+// field's value, or "" when the body has none.
+func ThreadField(field string) func(Request) string {
+	return func(r Request) string {
+		var body map[string]any
+		_ = json.Unmarshal(r.Body, &body)
+		s, _ := body[field].(string)
+		return s
+	}
+}
