@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -112,15 +111,9 @@ func harness(target func(string) *providers.Target) providertest.Harness {
 		NewFake: func(t *testing.T) providertest.Fake {
 			return newFakeSlack(t)
 		},
-		Target:  target,
-		Secrets: []string{fakeToken, fakeHookSecret, fakeHookURL},
-		ThreadOf: func(r providertest.Request) string {
-			var body struct {
-				ThreadTS string `json:"thread_ts"`
-			}
-			_ = json.Unmarshal(r.Body, &body)
-			return body.ThreadTS
-		},
+		Target:         target,
+		Secrets:        []string{fakeToken, fakeHookSecret, fakeHookURL},
+		ThreadOf:       providertest.ThreadField("thread_ts"),
 		EditEndpoint:   "POST /api/chat.update",
 		DeleteEndpoint: "POST /api/chat.delete",
 	}
