@@ -1,7 +1,6 @@
 package mattermost_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -106,17 +105,11 @@ func webhookTarget(base string) *providers.Target {
 
 func harness(target func(string) *providers.Target) providertest.Harness {
 	return providertest.Harness{
-		New:     func(c *http.Client) providers.Notifier { return mattermost.New(mattermost.Options{HTTPClient: c}) },
-		NewFake: func(t *testing.T) providertest.Fake { return newFakeMattermost(t) },
-		Target:  target,
-		Secrets: []string{fakeToken, fakeHookID},
-		ThreadOf: func(r providertest.Request) string {
-			var body struct {
-				RootID string `json:"root_id"`
-			}
-			_ = json.Unmarshal(r.Body, &body)
-			return body.RootID
-		},
+		New:      func(c *http.Client) providers.Notifier { return mattermost.New(mattermost.Options{HTTPClient: c}) },
+		NewFake:  func(t *testing.T) providertest.Fake { return newFakeMattermost(t) },
+		Target:   target,
+		Secrets:  []string{fakeToken, fakeHookID},
+		ThreadOf: providertest.ThreadField("root_id"),
 		// Every subtest has a fresh fake, so the first post has this id.
 		EditEndpoint:   "PUT /api/v4/posts/post0000000000000000000001/patch",
 		DeleteEndpoint: "DELETE /api/v4/posts/post0000000000000000000001",
