@@ -1,7 +1,6 @@
 package rocketchat_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"testing"
@@ -110,17 +109,11 @@ func newProvider(c *http.Client) *rocketchat.Provider {
 
 func harness(target func(string) *providers.Target) providertest.Harness {
 	return providertest.Harness{
-		New:     func(c *http.Client) providers.Notifier { return newProvider(c) },
-		NewFake: func(t *testing.T) providertest.Fake { return newFakeRocketChat(t) },
-		Target:  target,
-		Secrets: []string{fakeToken, fakeHookSecret},
-		ThreadOf: func(r providertest.Request) string {
-			var body struct {
-				TMID string `json:"tmid"`
-			}
-			_ = json.Unmarshal(r.Body, &body)
-			return body.TMID
-		},
+		New:            func(c *http.Client) providers.Notifier { return newProvider(c) },
+		NewFake:        func(t *testing.T) providertest.Fake { return newFakeRocketChat(t) },
+		Target:         target,
+		Secrets:        []string{fakeToken, fakeHookSecret},
+		ThreadOf:       providertest.ThreadField("tmid"),
 		EditEndpoint:   "POST /api/v1/chat.update",
 		DeleteEndpoint: "POST /api/v1/chat.delete",
 	}
