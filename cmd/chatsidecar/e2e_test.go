@@ -234,7 +234,10 @@ type fakeSlack struct {
 	deletes  []map[string]any
 	calls    []time.Time // every chat.postMessage call, failed or not
 	script   []func(w http.ResponseWriter) bool
-	ts       int
+	// checks counts auth.test calls; checkScript answers the next ones.
+	checks      int
+	checkScript []func(w http.ResponseWriter)
+	ts          int
 	// hold, when set, makes chat.postMessage signal arrival and wait for
 	// release before answering.
 	hold *hold
@@ -255,6 +258,15 @@ func (f *fakeSlack) fail(n int, answer func(w http.ResponseWriter)) {
 	defer f.mu.Unlock()
 	for range n {
 		f.script = append(f.script, func(w http.ResponseWriter) bool { answer(w); return true })
+	}
+}
+
+// failCheck queues a scripted answer for the next auth.test calls.
+func (f *fakeSlack) failCheck(n int, answer func(w http.ResponseWriter)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.checkScript = append(f.checkScript, answer)
 	}
 }
 
@@ -295,6 +307,13 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 		f.deletes = append(f.deletes, body)
 		writeSlack(w, map[string]any{"ok": true, "channel": "C0123", "ts": body["ts"]})
 	case "/api/auth.test":
+		f.checks++
+		if len(f.checkScript) > 0 {
+			next := f.checkScript[0]
+			f.checkScript = f.checkScript[1:]
+			next(w)
+			return
+		}
 		writeSlack(w, map[string]any{"ok": true})
 	default:
 		http.NotFound(w, r)
@@ -305,6 +324,12 @@ func (f *fakeSlack) sent() []map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]map[string]any(nil), f.messages...)
+}
+
+func (f *fakeSlack) checkCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checks
 }
 
 func (f *fakeSlack) callTimes() []time.Time {
@@ -558,6 +583,85 @@ func TestE2E_TestChannelAndMetrics(t *testing.T) {
 	require.Contains(t, text, `chatsidecar_delivery_queue_depth{status="QUEUED"} 0`)
 	require.Contains(t, text, "chatsidecar_delivery_latency_seconds_bucket")
 	require.True(t, strings.Contains(text, "go_goroutines"))
+}
+
+// TestE2E_CheckChannel is issue 4's ChannelTester through the API:
+// checkChannel asks Slack (auth.test) without posting, reports a failure
+// with Slack's key without recording it on the channel, and refuses a
+// provider that cannot check without posting.
+func TestE2E_CheckChannel(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("checked", "", 0)
+		const check = `mutation($id: ID!) { checkChannel(id: $id) { ok error { key message } } }`
+		type result struct {
+			CheckChannel struct {
+				OK    bool `json:"ok"`
+				Error *struct{ Key, Message string }
+			}
+		}
+
+		var caps struct {
+			Provider struct{ Capabilities struct{ ChannelCheck bool } }
+		}
+		s.gql(`{ provider(id: "slack") { capabilities { channelCheck } } }`, nil, &caps)
+		require.True(t, caps.Provider.Capabilities.ChannelCheck)
+
+		// Passes: Slack was asked, nothing was posted or queued.
+		var ok result
+		s.gql(check, map[string]any{"id": ch}, &ok)
+		require.True(t, ok.CheckChannel.OK)
+		require.Nil(t, ok.CheckChannel.Error)
+		require.Equal(t, 1, s.slack.checkCalls())
+		require.Empty(t, s.slack.callTimes(), "a check never calls chat.postMessage")
+		require.Empty(t, s.deliveries(ch), "a check is not a delivery")
+
+		// Fails with Slack's key and a message without the token; the
+		// channel's lastError stays null.
+		s.slack.failCheck(1, func(w http.ResponseWriter) {
+			writeSlack(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		})
+		var bad result
+		s.gql(check, map[string]any{"id": ch}, &bad)
+		require.False(t, bad.CheckChannel.OK)
+		require.NotNil(t, bad.CheckChannel.Error)
+		require.Equal(t, "chat_integration.provider.slack.errors.invalid_token", bad.CheckChannel.Error.Key)
+		require.Equal(t, "Slack error invalid_auth", bad.CheckChannel.Error.Message)
+		require.Equal(t, 2, s.slack.checkCalls())
+		var got struct {
+			Channel struct{ LastError *struct{ Key string } }
+		}
+		s.gql(`query($id: ID!) { channel(id: $id) { lastError { key } } }`, map[string]any{"id": ch}, &got)
+		require.Nil(t, got.Channel.LastError, "a check is not recorded on the channel")
+		require.Empty(t, s.slack.callTimes())
+		require.Empty(t, s.deliveries(ch))
+
+		// A generic webhook cannot check without posting: BAD_USER_INPUT
+		// on id, and the endpoint hears nothing.
+		var hits sync.Map
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Store(r.URL.Path, true)
+		}))
+		t.Cleanup(hook.Close)
+		var wh struct{ CreateChannel struct{ ID string } }
+		s.gql(`mutation($d: JSON!) { createChannel(input: {provider: "webhook", name: "hook", data: $d}) { id } }`,
+			map[string]any{"d": map[string]any{"name": "hook", "url": hook.URL + "/in"}}, &wh)
+		errs := s.gqlErrors(check, map[string]any{"id": wh.CreateChannel.ID}, nil)
+		require.Len(t, errs, 1)
+		ext := errs[0]["extensions"].(map[string]any)
+		require.Equal(t, "BAD_USER_INPUT", ext["code"])
+		require.Equal(t, "id", ext["field"])
+		require.Contains(t, errs[0]["message"], "cannot be checked without posting")
+		_, heard := hits.Load("/in")
+		require.False(t, heard)
+		require.Empty(t, s.deliveries(wh.CreateChannel.ID))
+
+		// An unknown channel is NOT_FOUND.
+		errs = s.gqlErrors(check, map[string]any{"id": "999999"}, nil)
+		require.Len(t, errs, 1)
+		require.Equal(t, "NOT_FOUND", errs[0]["extensions"].(map[string]any)["code"])
+	})
 }
 
 // golden compares got with a file; CHATSIDECAR_UPDATE_GOLDEN=1 rewrites it.
