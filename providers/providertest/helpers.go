@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,6 +92,31 @@ func RunReplies(t *testing.T, cases []ReplyCase, send func(t *testing.T, c Reply
 			RequireClassified(t, err, c.Want, unquoted...)
 		})
 	}
+}
+
+// RunNotifyReplies is RunReplies for Notify with the provider and fake h
+// describes: each case gets a fresh fake that answers the case's reply
+// (the fake must embed *Server, or have its Reply), and the provider
+// notifies h.Target. A failure returns no receipt, and every case sends
+// exactly one request. No error message contains h.Secrets or unquoted.
+func RunNotifyReplies(t *testing.T, h Harness, cases []ReplyCase, unquoted ...string) {
+	t.Helper()
+	RunReplies(t, cases, func(t *testing.T, c ReplyCase) error {
+		fake := h.NewFake(t)
+		replier, ok := fake.(interface {
+			Reply(status int, header http.Header, body string)
+		})
+		require.True(t, ok, "the fake cannot reply raw: embed *providertest.Server")
+		replier.Reply(c.Status, c.Header, c.Body)
+		n := Notification()
+		if h.Notification != nil {
+			n = h.Notification()
+		}
+		r, err := h.New(providers.NewHTTPClient()).Notify(t.Context(), h.Target(fake.URL()), n)
+		require.Equal(t, err == nil, r != nil, "a receipt exactly when the message was posted")
+		require.Len(t, fake.Requests(), 1, "exactly one request: the engine, not the provider, retries")
+		return err
+	}, append(slices.Clone(h.Secrets), unquoted...)...)
 }
 
 // RequireLast returns the most recent request the fake received and fails
