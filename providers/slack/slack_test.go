@@ -247,7 +247,7 @@ func TestWebAPIErrors(t *testing.T) {
 	unauthorized := want{Key: slack.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
 	prohibited := want{Key: slack.KeyActionProhibited, Sentinel: providers.ErrForbidden, Permanent: true}
 	retry := want{Key: generic}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(apiTarget), []providertest.ReplyCase{
 		{Status: 200, Body: `{"ok":false,"error":"channel_not_found"}`, Want: notFound},
 		{Status: 200, Body: `{"ok":false,"error":"is_archived"}`, Want: notFound},
 		{Status: 200, Body: `{"ok":false,"error":"channel_is_archived"}`, Want: notFound},
@@ -275,13 +275,6 @@ func TestWebAPIErrors(t *testing.T) {
 		{Status: 404, Body: `not found`, Want: notFound},
 		{Status: 400, Body: `{"ok":false,"error":"invalid_arguments"}`, Want: want{Key: generic, Permanent: true}},
 		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: want{Key: generic, Permanent: true}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
-		require.Nil(t, r)
-		require.Len(t, b.fake.Requests(), 1)
-		return err
 	}, fakeToken, "<html>")
 }
 
@@ -293,7 +286,7 @@ func TestIncomingWebhookErrors(t *testing.T) {
 	prohibited := want{Key: slack.KeyActionProhibited, Sentinel: providers.ErrForbidden, Permanent: true}
 	unauthorized := want{Key: slack.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
 	notFound := want{Key: slack.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(webhookTarget), []providertest.ReplyCase{
 		{Status: 403, Header: text, Body: "action_prohibited", Want: prohibited},
 		{Status: 403, Header: text, Body: "posting_to_general_channel_denied", Want: prohibited},
 		{Status: 403, Header: text, Body: "something_new", Want: prohibited}, // the reference maps any 403
@@ -308,11 +301,6 @@ func TestIncomingWebhookErrors(t *testing.T) {
 		{Status: 400, Header: text, Body: "no_text", Want: want{Key: generic, Permanent: true}},
 		{Status: 500, Header: text, Body: "channel_not_found", Want: want{Key: generic}}, // a 5xx is retried whatever it says
 		{Status: 502, Header: text, Body: "<html>bad gateway</html>", Want: want{Key: generic}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
-		return err
 	}, fakeHookSecret, "<html>")
 }
 
