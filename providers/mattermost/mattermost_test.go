@@ -313,7 +313,7 @@ func TestAPIErrors(t *testing.T) {
 	appErr := func(status int, id string) string {
 		return fmt.Sprintf(`{"id":%q,"message":"m","detailed_error":"token=%s","request_id":"r","status_code":%d}`, id, fakeToken, status)
 	}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(apiTarget), []providertest.ReplyCase{
 		{Status: 401, Body: appErr(401, "api.context.session_expired.app_error"), Want: want{Key: mattermost.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
 		{Status: 403, Body: appErr(403, "api.context.permissions.app_error"), Want: want{Key: mattermost.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
 		{Status: 404, Body: appErr(404, "app.channel.get.existing.app_error"), Want: notFound},
@@ -327,13 +327,6 @@ func TestAPIErrors(t *testing.T) {
 		{Status: 502, Body: `<html>bad gateway</html>`, Want: want{Key: generic}},
 		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},
 		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: want{Key: generic, Permanent: true}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
-		require.Nil(t, r)
-		require.Len(t, b.fake.Requests(), 1)
-		return err
 	}, fakeToken, "<html>")
 }
 
@@ -344,7 +337,7 @@ func TestWebhookErrors(t *testing.T) {
 	}
 	type want = providertest.Classified
 	h := http.Header{"Content-Type": {"application/json"}}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(webhookTarget), []providertest.ReplyCase{
 		{Status: 400, Header: h, Body: appErr(400, "web.incoming_webhook.invalid.app_error"), Want: want{Key: mattermost.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
 		{Status: 404, Header: h, Body: appErr(404, "web.incoming_webhook.channel.app_error"), Want: want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
 		{Status: 400, Header: h, Body: appErr(400, "web.incoming_webhook.user.app_error"), Want: want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
@@ -356,11 +349,6 @@ func TestWebhookErrors(t *testing.T) {
 		{Status: 404, Header: h, Body: `404 page not found`, Want: want{Key: mattermost.KeyChannelNotFound, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
 		{Status: 500, Header: h, Body: appErr(500, "web.incoming_webhook.channel.app_error"), Want: want{Key: generic}},
 		{Status: 500, Header: h, Body: appErr(500, "app.post.save.app_error"), Want: want{Key: generic}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
-		return err
 	}, fakeHookID)
 }
 
