@@ -289,7 +289,7 @@ func TestAPIErrors(t *testing.T) {
 	reset := func(d time.Duration) http.Header {
 		return http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(fakeNow().Add(d).UnixMilli(), 10)}}
 	}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(apiTarget), []providertest.ReplyCase{
 		{Status: 400, Body: `{"success":false,"error":"[invalid-channel]","errorType":"invalid-channel"}`, Want: invalid},
 		{Status: 400, Body: `{"success":false,"error":"invalid-channel"}`, Want: invalid},
 		{Status: 400, Body: `{"success":false,"error":"The required \"roomId\" param provided does not match any channel [error-room-not-found]","errorType":"error-room-not-found"}`, Want: invalid},
@@ -309,20 +309,13 @@ func TestAPIErrors(t *testing.T) {
 		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},
 		{Status: 404, Body: `{"success":false,"error":"Resource not found"}`, Want: invalid},
 		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: want{Key: generic, Permanent: true}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), providertest.Notification())
-		require.Nil(t, r)
-		require.Len(t, b.fake.Requests(), 1)
-		return err
 	}, fakeToken, fakeHookSecret, "<html>")
 }
 
 func TestWebhookErrors(t *testing.T) {
 	t.Parallel()
 	h := http.Header{"Content-Type": {"application/json"}}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(webhookTarget), []providertest.ReplyCase{
 		{Status: 400, Header: h, Body: `{"success":false,"error":"invalid-channel"}`, Want: want{Key: rocketchat.KeyInvalidChannel, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
 		{Status: 404, Header: h, Body: `{"success":false,"error":"Invalid integration id or token provided."}`, Want: want{Key: rocketchat.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
 		{Status: 401, Header: h, Body: `{"success":false,"error":"You must be logged in to do this."}`, Want: want{Key: rocketchat.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}},
@@ -330,11 +323,6 @@ func TestWebhookErrors(t *testing.T) {
 		{Status: 400, Header: h, Body: `{"success":false,"error":"overriding destination channel is disabled for this integration"}`, Want: want{Key: generic, Permanent: true}},
 		{Status: 200, Header: h, Body: `{"success":false,"error":"unknown-error"}`, Want: want{Key: generic, Permanent: true}},
 		{Status: 503, Header: h, Body: `{"success":false,"error":"Service Unavailable"}`, Want: want{Key: generic}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		_, err := b.p.Notify(t.Context(), webhookTarget(b.fake.URL()), providertest.Notification())
-		return err
 	}, fakeToken, fakeHookSecret, "<html>")
 }
 
