@@ -35,9 +35,9 @@ func threadOf(r providertest.Request) string {
 	return q.Get("thread_id")
 }
 
-func TestConformance(t *testing.T) {
-	t.Parallel()
-	providertest.Run(t, providertest.Harness{
+// harness describes the provider and its fake to providertest.
+func harness() providertest.Harness {
+	return providertest.Harness{
 		New:      func(c *http.Client) providers.Notifier { return discord.New(discord.Options{HTTPClient: c}) },
 		NewFake:  func(t *testing.T) providertest.Fake { return newFakeDiscord(t) },
 		Target:   target,
@@ -49,7 +49,12 @@ func TestConformance(t *testing.T) {
 		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeDiscord).memberThread("Release chat") },
 		EditEndpoint:   "PATCH " + fakeHookPath + "/messages/" + firstMessage,
 		DeleteEndpoint: "DELETE " + fakeHookPath + "/messages/" + firstMessage,
-	})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness())
 }
 
 // bundle is one test's provider and fake.
@@ -374,7 +379,7 @@ func TestErrors(t *testing.T) {
 	rejected := want{Key: generic, Permanent: true}
 	retry := want{Key: generic}
 	limited := func(d time.Duration) want { return want{Key: generic, Limited: true, After: d} }
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
 		{Status: 401, Body: `{"message": "Invalid Webhook Token", "code": 50027}`, Want: want{Key: discord.KeyInvalidWebhook, Sentinel: providers.ErrUnauthorized, Permanent: true}},
 		{Status: 403, Body: `{"message": "Missing Permissions", "code": 50013}`, Want: want{Key: discord.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
 		{Status: 404, Body: `{"message": "Unknown Webhook", "code": 10015}`, Want: want{Key: discord.KeyUnknownWebhook, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
@@ -389,13 +394,6 @@ func TestErrors(t *testing.T) {
 		{Status: 502, Body: `<html>502 Bad Gateway</html>`, Want: retry},
 		{Status: 503, Want: retry},
 		{Status: 302, Header: http.Header{"Location": {"https://elsewhere.example/"}}, Want: rejected},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-		require.Nil(t, r)
-		require.Len(t, b.fake.Requests(), 1)
-		return err
 	}, fakeHookSecret, "<html>")
 }
 
