@@ -20,14 +20,19 @@ func target(base string) *providers.Target {
 	}
 }
 
-func TestConformance(t *testing.T) {
-	t.Parallel()
-	providertest.Run(t, providertest.Harness{
+// harness describes the provider and its fake to providertest.
+func harness() providertest.Harness {
+	return providertest.Harness{
 		New:     func(c *http.Client) providers.Notifier { return guilded.New(guilded.Options{HTTPClient: c}) },
 		NewFake: func(t *testing.T) providertest.Fake { return newFakeGuilded(t) },
 		Target:  target,
 		Secrets: []string{fakeToken},
-	})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness())
 }
 
 type bundle struct {
@@ -56,19 +61,13 @@ func TestReplies(t *testing.T) {
 	t.Parallel()
 	generic := "chat_integration.channel_exception"
 	type want = providertest.Classified
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
 		// The wait is in the body, or in Retry-After, which wins.
 		{Status: 429, Body: `{"code":"TooManyRequests","retry_after":2.5}`, Want: want{Limited: true, After: 2500 * time.Millisecond, Key: generic}},
 		{Status: 429, Header: http.Header{"Retry-After": {"4"}}, Body: `{"retry_after":9}`, Want: want{Limited: true, After: 4 * time.Second, Key: generic}},
 		{Status: 404, Body: `{"code":"NotFound","message":"x"}`, Want: want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: guilded.KeyInvalidWebhook}},
 		{Status: 400, Body: `{"code":"BadRequest","message":"x"}`, Want: want{Permanent: true, Key: generic}},
 		{Status: 502, Body: `<html>`, Want: want{Key: generic}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-		require.Nil(t, r)
-		return err
 	}, fakeToken)
 }
 
