@@ -41,9 +41,9 @@ func threadOf(r providertest.Request) string {
 	return body.ReplyParameters.MessageID.String()
 }
 
-func TestConformance(t *testing.T) {
-	t.Parallel()
-	providertest.Run(t, providertest.Harness{
+// harness describes the provider and its fake to providertest.
+func harness() providertest.Harness {
+	return providertest.Harness{
 		New:      func(c *http.Client) providers.Notifier { return telegram.New(telegram.Options{HTTPClient: c}) },
 		NewFake:  func(t *testing.T) providertest.Fake { return newFakeTelegram(t) },
 		Target:   target,
@@ -54,7 +54,12 @@ func TestConformance(t *testing.T) {
 		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeTelegram).postOutside() },
 		EditEndpoint:   "POST /bot" + fakeToken + "/editMessageText",
 		DeleteEndpoint: "POST /bot" + fakeToken + "/deleteMessage",
-	})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness())
 }
 
 // bundle is one test's provider and fake.
@@ -308,7 +313,7 @@ func TestErrors(t *testing.T) {
 	badToken := want{Key: telegram.KeyInvalidToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
 	rejected := want{Key: generic, Permanent: true}
 	retry := want{Key: generic}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
 		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`, Want: notFound},
 		{Status: 400, Body: `{"ok":false,"description":"chat not found"}`, Want: notFound}, // the reference's spec reply
 		{Status: 403, Body: `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`, Want: forbidden},
@@ -330,13 +335,6 @@ func TestErrors(t *testing.T) {
 		{Status: 502, Body: `<html>Bad Gateway</html>`, Want: retry},
 		{Status: 200, Body: `<html>captive portal</html>`, Want: retry},
 		{Status: 200, Body: `{"hello":"world"}`, Want: retry},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-		require.Nil(t, r)
-		require.Len(t, b.fake.Requests(), 1)
-		return err
 	}, fakeTokenSecret, "<html>")
 }
 
