@@ -20,14 +20,19 @@ func target(base string) *providers.Target {
 	}
 }
 
-func TestConformance(t *testing.T) {
-	t.Parallel()
-	providertest.Run(t, providertest.Harness{
+// harness describes the provider and its fake to providertest.
+func harness() providertest.Harness {
+	return providertest.Harness{
 		New:     func(c *http.Client) providers.Notifier { return webex.New(webex.Options{HTTPClient: c}) },
 		NewFake: func(t *testing.T) providertest.Fake { return newFakeWebex(t) },
 		Target:  target,
 		Secrets: []string{fakeHookID},
-	})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness())
 }
 
 type bundle struct {
@@ -55,7 +60,7 @@ func TestReplies(t *testing.T) {
 	t.Parallel()
 	generic := "chat_integration.channel_exception"
 	type want = providertest.Classified
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
 		{Status: 204},
 		{Status: 200, Body: "{}"},
 		{Status: 400, Body: `{"message":"Invalid webhook URL","trackingId":"x"}`, Want: want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: webex.KeyInvalidChannel}},
@@ -63,13 +68,7 @@ func TestReplies(t *testing.T) {
 		{Status: 404, Body: `{"message":"The requested resource could not be found."}`, Want: want{Permanent: true, Sentinel: providers.ErrChannelNotFound, Key: webex.KeyInvalidChannel}},
 		{Status: 429, Header: http.Header{"Retry-After": {"42"}}, Want: want{Limited: true, After: 42 * time.Second, Key: generic}},
 		{Status: 503, Body: `{"message":"Service Unavailable"}`, Want: want{Key: generic}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-		require.Equal(t, err == nil, r != nil, "a receipt exactly when posted")
-		return err
-	}, fakeHookID)
+	})
 }
 
 func TestWebhookURLPattern(t *testing.T) {
