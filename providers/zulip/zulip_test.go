@@ -78,10 +78,10 @@ func newProvider(c *http.Client) *zulip.Provider {
 	return zulip.New(zulip.Options{HTTPClient: c, NowFunc: fakeNow})
 }
 
-func TestConformance(t *testing.T) {
-	t.Parallel()
+// harness describes the provider and its fake to providertest.
+func harness() providertest.Harness {
 	first := strconv.Itoa(firstID)
-	providertest.Run(t, providertest.Harness{
+	return providertest.Harness{
 		New:     func(c *http.Client) providers.Notifier { return newProvider(c) },
 		NewFake: func(t *testing.T) providertest.Fake { return newFakeZulip(t) },
 		Target:  target,
@@ -89,7 +89,12 @@ func TestConformance(t *testing.T) {
 		// Every subtest has a fresh fake, so the first message has this id.
 		EditEndpoint:   "PATCH /api/v1/messages/" + first,
 		DeleteEndpoint: "DELETE /api/v1/messages/" + first,
-	})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness())
 }
 
 // bundle is one test's provider and fake.
@@ -256,7 +261,7 @@ func TestErrors(t *testing.T) {
 	zerr := func(code string) string {
 		return fmt.Sprintf(`{"result":"error","code":%q,"msg":"translated text for %s"}`, code, fakeAPIKey)
 	}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
 		{Status: 401, Body: zerr("INVALID_API_KEY"), Want: unauthorized},
 		{Status: 401, Body: zerr("UNAUTHORIZED"), Want: unauthorized},
 		{Status: 401, Body: zerr("USER_DEACTIVATED"), Want: unauthorized},
@@ -279,13 +284,6 @@ func TestErrors(t *testing.T) {
 		{Status: 502, Body: zerr("BAD_REQUEST"), Want: want{Key: generic}},
 		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},
 		{Status: 200, Body: `{"result":"error","code":"BAD_REQUEST"}`, Want: want{Key: generic}},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.fake.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), target(b.fake.URL()), providertest.Notification())
-		require.Nil(t, r)
-		require.Len(t, b.fake.Requests(), 1)
-		return err
 	}, fakeAPIKey, "<html>")
 }
 
