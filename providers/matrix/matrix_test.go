@@ -56,10 +56,10 @@ func editEndpoints(channel int64, room string) (edit, del string) {
 	return edit, del
 }
 
-func TestConformance(t *testing.T) {
-	t.Parallel()
+// harness describes the provider and its fake to providertest.
+func harness() providertest.Harness {
 	edit, del := editEndpoints(channelID, roomID)
-	providertest.Run(t, providertest.Harness{
+	return providertest.Harness{
 		New:            func(c *http.Client) providers.Notifier { return matrix.New(matrix.Options{HTTPClient: c}) },
 		NewFake:        func(t *testing.T) providertest.Fake { return newFake(t) },
 		Target:         func(base string) *providers.Target { return target(base, roomID) },
@@ -67,7 +67,12 @@ func TestConformance(t *testing.T) {
 		ThreadOf:       matrixtest.ThreadOf,
 		EditEndpoint:   edit,
 		DeleteEndpoint: del,
-	})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	providertest.Run(t, harness())
 }
 
 // bundle is one test's provider and fake.
@@ -375,7 +380,7 @@ func TestErrors(t *testing.T) {
 	unauthorized := want{Key: matrix.KeyUnknownToken, Sentinel: providers.ErrUnauthorized, Permanent: true}
 	forbidden := want{Key: matrix.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}
 	retry := want{Key: generic}
-	providertest.RunReplies(t, []providertest.ReplyCase{
+	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
 		{Status: 429, Header: http.Header{"Retry-After": {"7"}}, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2000}`, Want: want{Key: generic, Limited: true, After: 7 * time.Second}},
 		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2500}`, Want: want{Key: generic, Limited: true, After: 2500 * time.Millisecond}},
 		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":1.5}`, Want: want{Key: generic, Limited: true, After: 1500 * time.Microsecond}},
@@ -398,14 +403,7 @@ func TestErrors(t *testing.T) {
 		{Status: 503, Body: `{"errcode":"M_NOT_FOUND","error":"odd proxy"}`, Want: retry},
 		{Status: 200, Body: `<html>captive portal</html>`, Want: retry},
 		{Status: 200, Body: `{}`, Want: retry},
-	}, func(t *testing.T, c providertest.ReplyCase) error {
-		b := setup(t)
-		b.hs.Reply(c.Status, c.Header, c.Body)
-		r, err := b.p.Notify(t.Context(), target(b.hs.URL(), roomID), providertest.Notification())
-		require.Nil(t, r)
-		require.Len(t, b.hs.Requests(), 1)
-		return err
-	}, matrixtest.DefaultToken, "<html>", "user_level") // neither bodies nor Matrix's human text are quoted
+	}, "<html>", "user_level") // neither bodies nor Matrix's human text are quoted
 }
 
 func TestValidateSettings(t *testing.T) {
