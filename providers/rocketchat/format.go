@@ -126,29 +126,11 @@ func formatMessage(n *providers.Notification, o formatOptions) message {
 // edit sends.
 func formatText(n *providers.Notification, o formatOptions) string {
 	var b strings.Builder
-	if name := providers.DisplayName(n.Author); name != "" {
-		b.WriteString("**" + markup.EscapeMarkdown(name) + "** posted in ")
-	}
-	title := markup.EscapeMarkdown(n.Topic.Title)
-	if u := providers.PostURL(n); u != "" {
-		title = "[" + title + "](" + escapeLinkURL(u) + ")"
-	}
-	b.WriteString("**" + title + "**")
-	if l := providers.CategoryLabel(n.Topic.Category); l != "" {
-		b.WriteString(" " + markup.EscapeMarkdown(l))
-	}
-	if len(n.Topic.Tags) > 0 {
-		b.WriteString(" " + markup.EscapeMarkdown(strings.Join(n.Topic.Tags, ", ")))
-	}
+	b.WriteString(providers.MarkdownHeading(n))
 	if ex := excerpt(n, o); ex != "" {
 		b.WriteString("\n\n" + ex)
 	}
 	return quietMentions(b.String())
-}
-
-// escapeLinkURL keeps a URL from ending a Markdown link early.
-func escapeLinkURL(u string) string {
-	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(u)
 }
 
 // quietMentions puts a word joiner (U+2060) after every '@' that would
