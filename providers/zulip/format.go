@@ -90,20 +90,7 @@ func cut(s string, max int) string {
 // formatContent is the Markdown content of n, also what an edit sends.
 func formatContent(n *providers.Notification, o formatOptions) string {
 	var b strings.Builder
-	if name := providers.DisplayName(n.Author); name != "" {
-		b.WriteString("**" + markup.EscapeMarkdown(name) + "** posted in ")
-	}
-	title := markup.EscapeMarkdown(n.Topic.Title)
-	if u := providers.PostURL(n); u != "" {
-		title = "[" + title + "](" + escapeLinkURL(u) + ")"
-	}
-	b.WriteString("**" + title + "**")
-	if l := providers.CategoryLabel(n.Topic.Category); l != "" {
-		b.WriteString(" " + markup.EscapeMarkdown(l))
-	}
-	if len(n.Topic.Tags) > 0 {
-		b.WriteString(" " + markup.EscapeMarkdown(strings.Join(n.Topic.Tags, ", ")))
-	}
+	b.WriteString(providers.MarkdownHeading(n))
 	ex := markup.Markdown(n.Post.Cooked, markup.Options{
 		BaseURL: n.Site.BaseURL, Limit: o.ExcerptLength, Emoji: markup.EmojiShortcode,
 	})
@@ -128,9 +115,4 @@ func longestRun(s string, c byte) int {
 		longest = max(longest, run)
 	}
 	return longest
-}
-
-// escapeLinkURL keeps a URL from ending a Markdown link early.
-func escapeLinkURL(u string) string {
-	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(u)
 }
