@@ -88,14 +88,13 @@ func mdLink(href, text string) string {
 	return "[" + markup.EscapeMarkdown(text) + "](" + u + ")"
 }
 
-// mdURL returns href ready for a markdown link destination, or "" when it
-// is not an http(s) URL: spaces, parentheses and angle brackets, which
-// would end the destination early, are percent-encoded.
+// mdURL returns href ready for a markdown link destination
+// (providers.MarkdownLinkURL), or "" when it is not an http(s) URL.
 func mdURL(href string) string {
 	if !strings.HasPrefix(href, "https://") && !strings.HasPrefix(href, "http://") {
 		return ""
 	}
-	return strings.NewReplacer(" ", "%20", "(", "%28", ")", "%29", "<", "%3C", ">", "%3E").Replace(href)
+	return providers.MarkdownLinkURL(href)
 }
 
 // quote prefixes every line with "> ".
