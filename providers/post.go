@@ -40,6 +40,21 @@ func PostJSON(ctx context.Context, client *http.Client, rawURL, apiBase string, 
 	return Do(client, req)
 }
 
+// PostWebhook posts payload as PostJSON does, and classifies the reply
+// with check (nil for a posted message) for the incoming webhooks that
+// return no message id: a posted message gets an empty Receipt, which
+// rules out threads and edits.
+func PostWebhook(ctx context.Context, client *http.Client, rawURL, apiBase string, payload any, key string, check func(*Response) error) (*Receipt, error) {
+	resp, err := PostJSON(ctx, client, rawURL, apiBase, payload, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(resp); err != nil {
+		return nil, err
+	}
+	return &Receipt{}, nil
+}
+
 // NewRequest returns a request of method to rawURL bound to ctx, with the
 // sidecar's User-Agent. body nil sends no body and no Content-Type;
 // otherwise contentType names what body is. A URL that is not an http(s)

@@ -103,3 +103,30 @@ func TestNewRequest(t *testing.T) {
 	require.ErrorIs(t, err, providers.ErrNotConfigured)
 	require.NotContains(t, err.Error(), "secret")
 }
+
+func TestPostWebhook(t *testing.T) {
+	t.Parallel()
+	rec := newRecorder(t, http.StatusOK, "ok")
+	checked := 0
+	check := func(r *providers.Response) error {
+		checked++
+		if string(r.Body) != "ok" {
+			return providers.Permanent("k.rejected", nil, "rejected")
+		}
+		return nil
+	}
+	r, err := providers.PostWebhook(t.Context(), providers.NewHTTPClient(), rec.srv.URL+"/hook", "", map[string]string{"text": "hi"}, "k.not_configured", check)
+	require.NoError(t, err)
+	require.Equal(t, &providers.Receipt{}, r, "a webhook returns no message id")
+	require.Equal(t, 1, checked)
+
+	rec = newRecorder(t, http.StatusOK, "no")
+	r, err = providers.PostWebhook(t.Context(), providers.NewHTTPClient(), rec.srv.URL+"/hook", "", nil, "k.not_configured", check)
+	require.Nil(t, r)
+	require.Equal(t, "k.rejected", providers.ErrorKey(err))
+
+	r, err = providers.PostWebhook(t.Context(), providers.NewHTTPClient(), "", "", nil, "k.not_configured", check)
+	require.Nil(t, r)
+	require.Equal(t, "k.not_configured", providers.ErrorKey(err))
+	require.Equal(t, 2, checked, "no reply, nothing to check")
+}
