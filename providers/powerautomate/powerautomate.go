@@ -122,15 +122,8 @@ func (p *Provider) Settings() []providers.Setting { return slices.Clone(p.settin
 // Notify posts n as an Adaptive Card to the channel's workflow. The Receipt
 // is empty: the trigger returns no message id.
 func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
-	resp, err := providers.PostJSON(ctx, p.client, t.Data["webhook_url"], t.Settings.String("api_base_url"),
-		format(n, t.Settings.Int("excerpt_length", defaultExcerptLength)), KeyNotConfigured)
-	if err != nil {
-		return nil, err
-	}
-	if err := check(resp); err != nil {
-		return nil, err
-	}
-	return &providers.Receipt{}, nil
+	return providers.PostWebhook(ctx, p.client, t.Data["webhook_url"], t.Settings.String("api_base_url"),
+		format(n, t.Settings.Int("excerpt_length", defaultExcerptLength)), KeyNotConfigured, check)
 }
 
 // check classifies the trigger's reply; nil means the run was queued.
