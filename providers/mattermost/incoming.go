@@ -15,15 +15,8 @@ import (
 // postWebhook posts n to the incoming webhook, at api_base_url's origin
 // when that is set. The Receipt is empty: webhooks return no post id.
 func (p *Provider) postWebhook(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
-	resp, err := providers.PostJSON(ctx, p.client, t.Settings.String("webhook_url"), t.Settings.String("api_base_url"),
-		formatWebhook(n, optionsFor(t, n, modeWebhook)), KeyNotConfigured)
-	if err != nil {
-		return nil, err
-	}
-	if err := webhookError(resp); err != nil {
-		return nil, err
-	}
-	return &providers.Receipt{}, nil
+	return providers.PostWebhook(ctx, p.client, t.Settings.String("webhook_url"), t.Settings.String("api_base_url"),
+		formatWebhook(n, optionsFor(t, n, modeWebhook)), KeyNotConfigured, webhookError)
 }
 
 // webhookError classifies an incoming webhook's answer; nil for a 2xx.
