@@ -3,6 +3,7 @@ package providertest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"testing"
@@ -159,4 +160,14 @@ func ThreadField(field string) func(Request) string {
 		s, _ := body[field].(string)
 		return s
 	}
+}
+
+// WriteText answers status with body as plain text, for a fake's handlers.
+// The Content-Type is text/plain unless the handler has set one.
+func WriteText(w http.ResponseWriter, status int, body string) {
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/plain")
+	}
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
 }
