@@ -3,7 +3,6 @@ package gitter_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -175,46 +174,41 @@ func (f *fakeLegacy) remove(r *http.Request) (int, any) {
 // webhook answers like the "Custom" integration endpoint; its error
 // statuses carry plain text.
 func (f *fakeLegacy) webhook(w http.ResponseWriter, r *http.Request) {
-	plain := func(status int, body string) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
 	switch f.Failure() {
 	case providertest.FailRateLimited:
 		w.Header().Set("Retry-After", "7")
-		plain(http.StatusTooManyRequests, "Too Many Requests")
+		providertest.WriteText(w, http.StatusTooManyRequests, "Too Many Requests")
 		return
 	case providertest.FailServer:
-		plain(http.StatusInternalServerError, "Internal Server Error")
+		providertest.WriteText(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	case providertest.FailUnauthorized:
-		plain(http.StatusUnauthorized, "Unauthorized")
+		providertest.WriteText(w, http.StatusUnauthorized, "Unauthorized")
 		return
 	case providertest.FailForbidden:
-		plain(http.StatusForbidden, "Forbidden")
+		providertest.WriteText(w, http.StatusForbidden, "Forbidden")
 		return
 	case providertest.FailChannelNotFound:
-		plain(http.StatusNotFound, "Not Found")
+		providertest.WriteText(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	if r.PathValue("hook") != hookSecret {
-		plain(http.StatusNotFound, "Not Found")
+		providertest.WriteText(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.ParseForm() != nil {
-		plain(http.StatusBadRequest, "Bad Request")
+		providertest.WriteText(w, http.StatusBadRequest, "Bad Request")
 		return
 	}
 	msg := r.PostForm.Get("message")
 	if msg == "" {
-		plain(http.StatusBadRequest, "Bad Request")
+		providertest.WriteText(w, http.StatusBadRequest, "Bad Request")
 		return
 	}
 	f.mu.Lock()
 	f.posts = append(f.posts, legacyPost{Text: msg})
 	f.mu.Unlock()
-	plain(http.StatusOK, "OK")
+	providertest.WriteText(w, http.StatusOK, "OK")
 }
 
 func textOf(r *http.Request) (string, bool) {
