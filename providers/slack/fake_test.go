@@ -152,43 +152,38 @@ func (f *fakeSlack) authTest(map[string]any) (map[string]any, string) {
 // webhook answers like hooks.slack.com: "ok" on success, a plain-text code
 // with an HTTP error otherwise.
 func (f *fakeSlack) webhook(w http.ResponseWriter, r *http.Request) {
-	plain := func(status int, body string) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
 	switch f.Failure() {
 	case providertest.FailRateLimited:
 		w.Header().Set("Retry-After", "7")
-		plain(http.StatusTooManyRequests, "rate_limited")
+		providertest.WriteText(w, http.StatusTooManyRequests, "rate_limited")
 		return
 	case providertest.FailServer:
-		plain(http.StatusInternalServerError, "internal_error")
+		providertest.WriteText(w, http.StatusInternalServerError, "internal_error")
 		return
 	case providertest.FailUnauthorized:
-		plain(http.StatusForbidden, "invalid_token")
+		providertest.WriteText(w, http.StatusForbidden, "invalid_token")
 		return
 	case providertest.FailForbidden:
-		plain(http.StatusForbidden, "action_prohibited")
+		providertest.WriteText(w, http.StatusForbidden, "action_prohibited")
 		return
 	case providertest.FailChannelNotFound:
-		plain(http.StatusNotFound, "channel_not_found")
+		providertest.WriteText(w, http.StatusNotFound, "channel_not_found")
 		return
 	}
 	if r.PathValue("secret") != fakeHookSecret {
-		plain(http.StatusNotFound, "no_service")
+		providertest.WriteText(w, http.StatusNotFound, "no_service")
 		return
 	}
 	var body map[string]any
 	if json.NewDecoder(r.Body).Decode(&body) != nil {
-		plain(http.StatusBadRequest, "invalid_payload")
+		providertest.WriteText(w, http.StatusBadRequest, "invalid_payload")
 		return
 	}
 	if s, _ := body["text"].(string); s == "" {
-		plain(http.StatusBadRequest, "no_text")
+		providertest.WriteText(w, http.StatusBadRequest, "no_text")
 		return
 	}
-	plain(http.StatusOK, "ok")
+	providertest.WriteText(w, http.StatusOK, "ok")
 }
 
 func (f *fakeSlack) nextTS() string {
