@@ -33,31 +33,26 @@ func newFakeReceiver(t *testing.T) *fakeReceiver {
 }
 
 func (f *fakeReceiver) receive(w http.ResponseWriter, r *http.Request) {
-	plain := func(status int, body string) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
 	switch f.Failure() {
 	case providertest.FailRateLimited:
 		w.Header().Set("Retry-After", "7")
-		plain(http.StatusTooManyRequests, "slow down")
+		providertest.WriteText(w, http.StatusTooManyRequests, "slow down")
 		return
 	case providertest.FailUnauthorized:
-		plain(http.StatusUnauthorized, "bad token "+r.URL.Query().Get("token"))
+		providertest.WriteText(w, http.StatusUnauthorized, "bad token "+r.URL.Query().Get("token"))
 		return
 	case providertest.FailForbidden:
-		plain(http.StatusForbidden, "forbidden")
+		providertest.WriteText(w, http.StatusForbidden, "forbidden")
 		return
 	case providertest.FailChannelNotFound:
-		plain(http.StatusNotFound, "no such hook")
+		providertest.WriteText(w, http.StatusNotFound, "no such hook")
 		return
 	case providertest.FailServer:
-		plain(http.StatusInternalServerError, "boom")
+		providertest.WriteText(w, http.StatusInternalServerError, "boom")
 		return
 	}
 	if r.URL.Query().Get("token") != fakeToken {
-		plain(http.StatusUnauthorized, "bad token")
+		providertest.WriteText(w, http.StatusUnauthorized, "bad token")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
