@@ -2,7 +2,6 @@ package teams_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"testing"
 
@@ -45,31 +44,28 @@ func newFakeConnector(t *testing.T) *fakeConnector {
 }
 
 func (f *fakeConnector) post(w http.ResponseWriter, r *http.Request) {
-	text := func(status int, body string) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
+	// The connector answers text, naming the charset.
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	switch f.Failure() {
 	case providertest.FailRateLimited:
 		w.Header().Set("Retry-After", "7")
-		text(http.StatusTooManyRequests, wrappedError("429"))
+		providertest.WriteText(w, http.StatusTooManyRequests, wrappedError("429"))
 		return
 	case providertest.FailUnauthorized:
-		text(http.StatusOK, wrappedError("401"))
+		providertest.WriteText(w, http.StatusOK, wrappedError("401"))
 		return
 	case providertest.FailForbidden:
-		text(http.StatusOK, wrappedError("403"))
+		providertest.WriteText(w, http.StatusOK, wrappedError("403"))
 		return
 	case providertest.FailChannelNotFound:
-		text(http.StatusGone, "")
+		providertest.WriteText(w, http.StatusGone, "")
 		return
 	case providertest.FailServer:
-		text(http.StatusInternalServerError, "Internal Server Error")
+		providertest.WriteText(w, http.StatusInternalServerError, "Internal Server Error")
 		return
 	}
 	if r.PathValue("group") != fakeGroup || r.PathValue("hook") != fakeHook || r.PathValue("owner") != fakeOwner {
-		text(http.StatusBadRequest, "Invalid webhook URL")
+		providertest.WriteText(w, http.StatusBadRequest, "Invalid webhook URL")
 		return
 	}
 	var card struct {
@@ -78,12 +74,12 @@ func (f *fakeConnector) post(w http.ResponseWriter, r *http.Request) {
 		Text    string `json:"text"`
 	}
 	if json.NewDecoder(r.Body).Decode(&card) != nil {
-		text(http.StatusBadRequest, "Bad payload received by generic incoming webhook.")
+		providertest.WriteText(w, http.StatusBadRequest, "Bad payload received by generic incoming webhook.")
 		return
 	}
 	if card.Summary == "" && card.Text == "" {
-		text(http.StatusBadRequest, "Summary or Text is required.")
+		providertest.WriteText(w, http.StatusBadRequest, "Summary or Text is required.")
 		return
 	}
-	text(http.StatusOK, "1")
+	providertest.WriteText(w, http.StatusOK, "1")
 }
