@@ -160,3 +160,21 @@ func RunGolden(t *testing.T, cases []GoldenCase, payload func(c GoldenCase) any)
 		})
 	}
 }
+
+// RunGoldenTweaked is RunGolden for a payload that also depends on a
+// provider's target or format options, of type O: each case gets a fresh
+// O from newO, then tweaks[case name], when there is one, changes the
+// case's notification and O (the provider's own settings, and its
+// platform's specials in the escaping case) before payload builds what is
+// sent.
+func RunGoldenTweaked[O any](t *testing.T, cases []GoldenCase, newO func() O,
+	tweaks map[string]func(n *providers.Notification, o O), payload func(n *providers.Notification, o O) any) {
+	t.Helper()
+	RunGolden(t, cases, func(c GoldenCase) any {
+		o := newO()
+		if tweak := tweaks[c.Name]; tweak != nil {
+			tweak(c.Notification, o)
+		}
+		return payload(c.Notification, o)
+	})
+}
