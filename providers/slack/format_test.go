@@ -40,11 +40,7 @@ func TestFormatGolden(t *testing.T) {
 	thread := providertest.GoldenThreadReply()
 	thread.Filter, thread.ThreadID = "thread", "1700000000.000100"
 	cases := append(providertest.GoldenCases(), providertest.GoldenCase{Name: "thread_reply", Notification: thread})
-	providertest.RunGolden(t, cases, func(c providertest.GoldenCase) any {
-		n, tg := c.Notification, goldenTarget()
-		if f := extra[c.Name]; f != nil {
-			f(n, tg)
-		}
+	providertest.RunGoldenTweaked(t, cases, goldenTarget, extra, func(n *providers.Notification, tg *providers.Target) any {
 		return format(n, optionsFor(tg, n, modeAPI))
 	})
 }
