@@ -43,11 +43,7 @@ func TestFormatGolden(t *testing.T) {
 	thread.Filter, thread.ThreadID = "thread", "post0000000000000000000001"
 	cases := append(providertest.GoldenCases(), providertest.GoldenCase{Name: "thread_reply", Notification: thread})
 	// Each golden file holds the webhook body and the REST post.
-	providertest.RunGolden(t, cases, func(c providertest.GoldenCase) any {
-		n, tg := c.Notification, goldenTarget()
-		if f := extra[c.Name]; f != nil {
-			f(n, tg)
-		}
+	providertest.RunGoldenTweaked(t, cases, goldenTarget, extra, func(n *providers.Notification, tg *providers.Target) any {
 		return map[string]any{
 			"webhook": formatWebhook(n, optionsFor(tg, n, modeWebhook)),
 			"post":    formatPost(n, optionsFor(tg, n, modeAPI)),
