@@ -44,11 +44,7 @@ func TestFormatGolden(t *testing.T) {
 	cases := append(providertest.GoldenCases(), providertest.GoldenCase{Name: "thread_reply", Notification: thread})
 	// Each golden file holds both bodies: the integration's attachment (the
 	// reference's payload) and the REST API's text.
-	providertest.RunGolden(t, cases, func(c providertest.GoldenCase) any {
-		n, tg := c.Notification, goldenTarget()
-		if f := extra[c.Name]; f != nil {
-			f(n, tg)
-		}
+	providertest.RunGoldenTweaked(t, cases, goldenTarget, extra, func(n *providers.Notification, tg *providers.Target) any {
 		return map[string]any{
 			"webhook": formatWebhook(n, optionsFor(tg, n, modeWebhook)),
 			"message": formatMessage(n, optionsFor(tg, n, modeAPI)),
