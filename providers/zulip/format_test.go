@@ -48,11 +48,7 @@ exit 1</code></pre><ul><li>Ubuntu 24.04</li><li>Docker 27</li></ul>`
 	}
 	cases := append(providertest.GoldenCases(),
 		providertest.GoldenCase{Name: "topic_per_forum_topic", Notification: providertest.GoldenNotification()})
-	providertest.RunGolden(t, cases, func(c providertest.GoldenCase) any {
-		n, tg := c.Notification, goldenTarget()
-		if f := extra[c.Name]; f != nil {
-			f(n, tg)
-		}
+	providertest.RunGoldenTweaked(t, cases, goldenTarget, extra, func(n *providers.Notification, tg *providers.Target) any {
 		return format(n, optionsFor(tg, n))
 	})
 }
