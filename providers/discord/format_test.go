@@ -34,12 +34,9 @@ func TestFormatGolden(t *testing.T) {
 			n.Author.DisplayName = "Jane *Doe* (@jane)"
 		},
 	}
-	providertest.RunGolden(t, providertest.GoldenCases(), func(c providertest.GoldenCase) any {
-		n, o := c.Notification, formatOptions{ExcerptLength: 400}
-		if f := extra[c.Name]; f != nil {
-			f(n, &o)
-		}
-		return format(n, o)
+	options := func() *formatOptions { return &formatOptions{ExcerptLength: 400} }
+	providertest.RunGoldenTweaked(t, providertest.GoldenCases(), options, extra, func(n *providers.Notification, o *formatOptions) any {
+		return format(n, *o)
 	})
 }
 
