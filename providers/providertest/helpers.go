@@ -171,3 +171,16 @@ func WriteText(w http.ResponseWriter, status int, body string) {
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
 }
+
+// WebhookTarget returns the target of a provider whose channel is a name
+// and an incoming webhook URL (its webhook_url parameter, as Discord,
+// Guilded, Power Automate, Teams and Webex have): a channel named
+// "announcements" posting to hookURL at base, the api_base_url, with an
+// excerpt_length of 400.
+func WebhookTarget(hookURL, base string) *providers.Target {
+	return &providers.Target{
+		ChannelID: 1, ChannelName: "announcements",
+		Data:     map[string]string{"name": "announcements", "webhook_url": hookURL},
+		Settings: providers.Settings{"excerpt_length": 400, "api_base_url": base},
+	}
+}
