@@ -21,13 +21,7 @@ const generic = "chat_integration.channel_exception"
 const firstMessage = "1300000000000000001"
 
 // target is a channel whose webhook is the fake at base.
-func target(base string) *providers.Target {
-	return &providers.Target{
-		ChannelID: 1, ChannelName: "announcements",
-		Data:     map[string]string{"name": "announcements", "webhook_url": fakeHookURL},
-		Settings: providers.Settings{"api_base_url": base, "excerpt_length": 400},
-	}
-}
+func target(base string) *providers.Target { return providertest.WebhookTarget(fakeHookURL, base) }
 
 // threadOf reads the thread a request posts into.
 func threadOf(r providertest.Request) string {
