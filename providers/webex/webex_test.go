@@ -12,13 +12,7 @@ import (
 	"github.com/chatsidecar/chatsidecar/providers/webex"
 )
 
-func target(base string) *providers.Target {
-	return &providers.Target{
-		ChannelID: 1, ChannelName: "announcements",
-		Data:     map[string]string{"name": "announcements", "webhook_url": fakeURL},
-		Settings: providers.Settings{"excerpt_length": 400, "api_base_url": base},
-	}
-}
+func target(base string) *providers.Target { return providertest.WebhookTarget(fakeURL, base) }
 
 // harness describes the provider and its fake to providertest.
 func harness() providertest.Harness {
