@@ -475,6 +475,6 @@ func TestWebhookURLPattern(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true},
+	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(discord.New(discord.Options{})))
 }

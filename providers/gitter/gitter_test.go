@@ -471,7 +471,7 @@ func TestValidateSettings(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true},
+	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(gitter.New(gitter.Options{})))
 }
 

@@ -466,6 +466,6 @@ func TestRoomPattern(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true},
+	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(matrix.New(matrix.Options{})))
 }

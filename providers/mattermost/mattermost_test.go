@@ -391,6 +391,6 @@ func TestInvalidURLs(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true},
+	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(mattermost.New(mattermost.Options{})))
 }

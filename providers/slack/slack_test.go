@@ -389,6 +389,6 @@ func TestInvalidAPIBaseURL(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true},
+	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(slack.New(slack.Options{})))
 }

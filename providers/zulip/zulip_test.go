@@ -316,7 +316,7 @@ func TestInvalidServerURL(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, providers.Capabilities{Notify: true, Edits: true},
+	require.Equal(t, providers.Capabilities{Notify: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(zulip.New(zulip.Options{})),
 		"a Zulip thread is a topic found by name, not a message-rooted thread")
 }
