@@ -1,0 +1,80 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
+	"github.com/chatsidecar/chatsidecar/providers/matrix/matrixtest"
+	"github.com/chatsidecar/chatsidecar/store/storetest"
+)
+
+// The whole path for a second platform: forum webhooks reach a Matrix
+// room through the engine, a THREAD rule makes the topic's first post the
+// thread root and puts the reply in that thread, and the forum's edit and
+// deletion of the reply become an m.replace of, and a redaction of, the
+// message that was sent.
+func TestE2E_MatrixThreadEditDelete(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		hs := matrixtest.New(t, matrixtest.Options{})
+		const room = "!forum:example.org"
+		hs.AddRoom(matrixtest.Room{ID: room, Joined: true})
+		s.gql(`mutation($s: JSON!) { configureProvider(input: {id: "matrix", enabled: true, settings: $s}) { id } }`,
+			map[string]any{"s": map[string]any{"access_token": matrixtest.DefaultToken, "api_base_url": hs.URL()}}, nil)
+		var out struct{ CreateChannel struct{ ID string } }
+		s.gql(`mutation($d: JSON!) { createChannel(input: {provider: "matrix", name: "forum-room", data: $d}) { id } }`,
+			map[string]any{"d": map[string]any{"name": "forum", "room_id": room}}, &out)
+		ch := out.CreateChannel.ID
+		s.rule(ch, "THREAD", 12)
+
+		first := post(901, 95, 1, 12, "the release is out")
+		code, _ := s.webhook("post_created", discoursetest.PostPayload(first), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		reply := post(902, 95, 2, 12, "thanks, upgrading now")
+		code, _ = s.webhook("post_created", discoursetest.PostPayload(reply), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds := s.waitDeliveries(ch, 2)
+		for _, d := range ds {
+			require.Equal(t, "DELIVERED", d.Status)
+		}
+
+		evs := hs.Events()
+		require.Len(t, evs, 2)
+		root, inThread := evs[0], evs[1]
+		require.Equal(t, room, root.RoomID)
+		require.NotContains(t, root.Content, "m.relates_to", "the topic's first post starts the thread")
+		rel, _ := inThread.Content["m.relates_to"].(map[string]any)
+		require.NotNil(t, rel, "the reply relates to the root: %v", inThread.Content)
+		require.Equal(t, "m.thread", rel["rel_type"])
+		require.Equal(t, root.EventID, rel["event_id"])
+		require.Contains(t, inThread.Content["body"], "thanks, upgrading now")
+
+		reply.Version, reply.Raw, reply.Cooked = 2, "upgraded, all good", "<p>upgraded, all good</p>"
+		code, _ = s.webhook("post_edited", discoursetest.PostPayload(reply), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		s.waitDeliveries(ch, 3)
+		code, _ = s.webhook("post_destroyed", discoursetest.PostPayload(reply), webhookSecret)
+		require.Equal(t, http.StatusOK, code)
+		ds = s.waitDeliveries(ch, 4)
+		require.Equal(t, "DELETE", ds[0].Action)
+		require.Equal(t, "DELIVERED", ds[0].Status)
+		require.Equal(t, "EDIT", ds[1].Action)
+		require.Equal(t, "DELIVERED", ds[1].Status)
+
+		evs = hs.Events()
+		require.Len(t, evs, 4)
+		edit, redaction := evs[2], evs[3]
+		rel, _ = edit.Content["m.relates_to"].(map[string]any)
+		require.NotNil(t, rel, "the edit relates to the reply: %v", edit.Content)
+		require.Equal(t, "m.replace", rel["rel_type"])
+		require.Equal(t, inThread.EventID, rel["event_id"], "the edit replaces the message that was sent")
+		nc, _ := edit.Content["m.new_content"].(map[string]any)
+		require.Contains(t, nc["body"], "upgraded, all good")
+		require.Equal(t, "m.room.redaction", redaction.Type)
+		require.Equal(t, inThread.EventID, redaction.Redacts, "the deletion removes the reply")
+	})
+}
