@@ -488,9 +488,7 @@ func TestCapabilities(t *testing.T) {
 		"discord":    all,
 		"matrix":     all,
 		"gitter":     all, // through Matrix or the legacy REST API
-		// Zulip threads by topic name, not by a root message, so it is
-		// no providers.Threader (see the zulip package); it edits.
-		"zulip": {Notify: true, Edits: true, ChannelCheck: true},
+		"zulip":      all, // a thread is a Zulip topic, found by name
 		// Incoming webhooks can start a thread and reply in it (threadKey)
 		// but not edit or delete, nor check a space without posting.
 		"googlechat":    {Notify: true, Threads: true},

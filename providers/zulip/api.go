@@ -30,16 +30,18 @@ type reply struct {
 	RetryAfter float64 `json:"retry-after"`
 }
 
-// sendMessage posts n and returns the message id as the MessageID.
+// sendMessage posts n and returns the message id as the MessageID and the
+// topic it went to as the ThreadID.
 func (p *Provider) sendMessage(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
-	rep, err := p.call(ctx, t, http.MethodPost, "messages", format(n, optionsFor(t, n)).fields(), false)
+	m := format(n, optionsFor(t, n))
+	rep, err := p.call(ctx, t, http.MethodPost, "messages", m.fields(), false)
 	if err != nil {
 		return nil, err
 	}
 	if rep.ID == 0 {
 		return nil, &providers.Error{Message: "Zulip answered without a message id"}
 	}
-	return &providers.Receipt{MessageID: strconv.FormatInt(rep.ID, 10)}, nil
+	return &providers.Receipt{MessageID: strconv.FormatInt(rep.ID, 10), ThreadID: m.Topic}, nil
 }
 
 // updateMessage replaces the content of message id with n's.

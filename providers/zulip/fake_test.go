@@ -1,6 +1,8 @@
 package zulip_test
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,12 +24,29 @@ import (
 // X-RateLimit-* headers. It keeps the messages it holds, with their stream
 // and topic, so tests can check where a message landed, that an edit
 // changed it and that a deletion removed it. Handlers never assert.
+//
+// Zulip's wire form has no reply marker: a message joins a topic by name,
+// and it is a reply when the topic already holds messages. Only the fake
+// knows that, so it marks each message request it accepted into such a
+// topic with the header RepliedTopicHeader in what Requests returns.
 type fakeZulip struct {
 	*providertest.Server
 
 	mu       sync.Mutex
 	nextID   int64
 	messages map[string]fakeMessage
+	sends    []fakeSend // every message request accepted, in order
+}
+
+// RepliedTopicHeader names, on a request Requests returns, the topic that
+// already held messages when the fake accepted the message into it.
+const RepliedTopicHeader = "X-Fake-Replied-Topic"
+
+// fakeSend is a message request the fake accepted: its form body, and the
+// topic when the topic already held messages.
+type fakeSend struct {
+	body    string
+	replied string
 }
 
 // fakeMessage is a message the fake holds.
@@ -61,6 +80,66 @@ func newFakeZulip(t *testing.T) *fakeZulip {
 	mux.HandleFunc("GET /api/v1/get_stream_id", f.api(f.streamID))
 	f.Server = providertest.NewServer(t, mux)
 	return f
+}
+
+// Requests returns the requests received so far, each message request
+// the fake accepted into a topic that held messages marked with
+// RepliedTopicHeader. Requests and accepted sends are matched in order,
+// by body, so a request refused before it was stored is passed over.
+func (f *fakeZulip) Requests() []providertest.Request {
+	reqs := f.Server.Requests()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := 0
+	for i, r := range reqs {
+		if next == len(f.sends) {
+			break
+		}
+		if r.Endpoint() != "POST /api/v1/messages" || string(r.Body) != f.sends[next].body {
+			continue
+		}
+		if topic := f.sends[next].replied; topic != "" {
+			reqs[i].Header = r.Header.Clone()
+			reqs[i].Header.Set(RepliedTopicHeader, topic)
+		}
+		next++
+	}
+	return reqs
+}
+
+// threadOf is the Harness.ThreadOf of Zulip: the topic a message request
+// joined when the topic already held messages, as the fake marked it.
+func threadOf(r providertest.Request) string { return r.Header.Get(RepliedTopicHeader) }
+
+// postElsewhere stores a message someone else posted in the stream, in a
+// topic of their own, and returns the topic: a Zulip thread the provider
+// did not start.
+func (f *fakeZulip) postElsewhere() string {
+	const topic = "release planning"
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.store(topic, "Shall we ship on Monday?")
+	return topic
+}
+
+// store keeps a new message in topic of the fake's stream and returns it.
+// f.mu is held.
+func (f *fakeZulip) store(topic, content string) fakeMessage {
+	m := fakeMessage{ID: f.nextID, Stream: fakeStream, Topic: topic, Content: content}
+	f.nextID++
+	f.messages[strconv.FormatInt(m.ID, 10)] = m
+	return m
+}
+
+// hasTopic reports whether the stream holds a message in topic. f.mu is
+// held.
+func (f *fakeZulip) hasTopic(topic string) bool {
+	for _, m := range f.messages {
+		if m.Topic == topic {
+			return true
+		}
+	}
+	return false
 }
 
 // Message returns the message with id, and whether the fake holds it.
@@ -98,8 +177,9 @@ func streamDoesNotExist(name string) *zerror {
 	return &zerror{http.StatusBadRequest, "STREAM_DOES_NOT_EXIST", "Channel '" + name + "' does not exist", map[string]any{"stream": name}}
 }
 
-// apiHandler handles a request whose credentials are valid.
-type apiHandler func(r *http.Request) (map[string]any, *zerror)
+// apiHandler handles a request whose credentials are valid; body is its
+// raw body, whose form is already parsed.
+type apiHandler func(r *http.Request, body string) (map[string]any, *zerror)
 
 // api wraps a handler with what every request shares: scripted failures,
 // the Basic auth check and form parsing.
@@ -139,13 +219,15 @@ func (f *fakeZulip) api(h apiHandler) http.HandlerFunc {
 			(&zerror{http.StatusUnauthorized, "INVALID_API_KEY", "Invalid API key", nil}).write(w)
 			return
 		}
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if r.Method != http.MethodGet && r.Method != http.MethodDelete {
 			if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || r.ParseForm() != nil {
 				(&zerror{http.StatusBadRequest, "BAD_REQUEST", "Malformed payload", nil}).write(w)
 				return
 			}
 		}
-		reply, e := h(r)
+		reply, e := h(r, string(body))
 		if e != nil {
 			e.write(w)
 			return
@@ -155,7 +237,7 @@ func (f *fakeZulip) api(h apiHandler) http.HandlerFunc {
 	}
 }
 
-func (f *fakeZulip) send(r *http.Request) (map[string]any, *zerror) {
+func (f *fakeZulip) send(r *http.Request, body string) (map[string]any, *zerror) {
 	for _, v := range []string{"type", "to", "content"} {
 		if r.PostForm.Get(v) == "" {
 			return nil, &zerror{http.StatusBadRequest, "REQUEST_VARIABLE_MISSING", "Missing '" + v + "' argument", map[string]any{"var_name": v}}
@@ -176,13 +258,16 @@ func (f *fakeZulip) send(r *http.Request) (map[string]any, *zerror) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	m := fakeMessage{ID: f.nextID, Stream: fakeStream, Topic: topic, Content: r.PostForm.Get("content")}
-	f.nextID++
-	f.messages[strconv.FormatInt(m.ID, 10)] = m
+	s := fakeSend{body: body}
+	if f.hasTopic(topic) {
+		s.replied = topic
+	}
+	f.sends = append(f.sends, s)
+	m := f.store(topic, r.PostForm.Get("content"))
 	return map[string]any{"id": m.ID}, nil
 }
 
-func (f *fakeZulip) update(r *http.Request) (map[string]any, *zerror) {
+func (f *fakeZulip) update(r *http.Request, _ string) (map[string]any, *zerror) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	m, ok := f.messages[r.PathValue("id")]
@@ -196,7 +281,7 @@ func (f *fakeZulip) update(r *http.Request) (map[string]any, *zerror) {
 	return map[string]any{"detached_uploads": []any{}}, nil
 }
 
-func (f *fakeZulip) delete(r *http.Request) (map[string]any, *zerror) {
+func (f *fakeZulip) delete(r *http.Request, _ string) (map[string]any, *zerror) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.messages[r.PathValue("id")]; !ok {
@@ -206,11 +291,11 @@ func (f *fakeZulip) delete(r *http.Request) (map[string]any, *zerror) {
 	return map[string]any{}, nil
 }
 
-func (f *fakeZulip) me(*http.Request) (map[string]any, *zerror) {
+func (f *fakeZulip) me(*http.Request, string) (map[string]any, *zerror) {
 	return map[string]any{"user_id": 8, "email": fakeEmail, "full_name": "Forum bot", "is_bot": true}, nil
 }
 
-func (f *fakeZulip) streamID(r *http.Request) (map[string]any, *zerror) {
+func (f *fakeZulip) streamID(r *http.Request, _ string) (map[string]any, *zerror) {
 	if name := r.URL.Query().Get("stream"); name != fakeStream {
 		return nil, &zerror{http.StatusBadRequest, "BAD_REQUEST", "Invalid channel name '" + name + "'", nil}
 	}

@@ -43,18 +43,24 @@ type formatOptions struct {
 	Stream        string
 	Subject       string // the channel's subject
 	PerTopic      bool   // the Zulip topic is the forum topic's title
+	Thread        string // the known Zulip topic a thread rule posts into
 	ExcerptLength int    // visible characters of the excerpt
 }
 
-// optionsFor reads the formatter's options from t: a forum topic gets its
-// own Zulip topic when the provider says so for every channel, or when the
-// winning rule is a thread rule.
+// optionsFor reads the formatter's options from t and n: a thread rule
+// posts into the thread n names, if any; a forum topic gets its own Zulip
+// topic when the provider says so for every channel, or when the winning
+// rule is a thread rule.
 func optionsFor(t *providers.Target, n *providers.Notification) formatOptions {
+	thread := n.Filter == "thread"
 	o := formatOptions{
 		Stream:        t.Data["stream"],
 		Subject:       t.Data["subject"],
-		PerTopic:      t.Settings.Bool("topic_per_forum_topic", false) || n.Filter == "thread",
+		PerTopic:      t.Settings.Bool("topic_per_forum_topic", false) || thread,
 		ExcerptLength: t.Settings.Int("excerpt_length", 400),
+	}
+	if thread {
+		o.Thread = strings.TrimSpace(n.ThreadID)
 	}
 	if o.ExcerptLength < 1 {
 		o.ExcerptLength = 400
@@ -67,12 +73,17 @@ func format(n *providers.Notification, o formatOptions) message {
 	return message{Type: "stream", To: o.Stream, Topic: topicFor(n, o), Content: formatContent(n, o)}
 }
 
-// topicFor is the Zulip topic of n: the forum topic's title when topics
-// follow forum topics (the subject when the title is blank), the channel's
-// subject otherwise, cut to TopicMaxRunes.
+// topicFor is the Zulip topic of n: the known thread of a thread rule;
+// else the forum topic's title when topics follow forum topics (the
+// subject when the title is blank); else the channel's subject; cut to
+// TopicMaxRunes. The thread wins over the title so that a forum topic
+// renamed after its first post stays in the Zulip topic it started.
 func topicFor(n *providers.Notification, o formatOptions) string {
 	topic := o.Subject
-	if title := strings.Join(strings.Fields(n.Topic.Title), " "); o.PerTopic && title != "" {
+	switch title := strings.Join(strings.Fields(n.Topic.Title), " "); {
+	case o.Thread != "":
+		topic = o.Thread
+	case o.PerTopic && title != "":
 		topic = title
 	}
 	return cut(topic, TopicMaxRunes)

@@ -60,24 +60,28 @@ func TestTopicFor(t *testing.T) {
 		title    string
 		subject  string
 		perTopic bool
+		thread   string
 		want     string
 	}{
-		{"subject", "Title", "forum updates", false, "forum updates"},
-		{"title", "Title", "forum updates", true, "Title"},
-		{"whitespace collapsed", "  Two\tspaces  here ", "s", true, "Two spaces here"},
-		{"blank title keeps subject", "   ", "forum updates", true, "forum updates"},
-		{"exactly sixty", strings.Repeat("x", 60), "s", true, strings.Repeat("x", 60)},
-		{"cut", strings.Repeat("x", 61), "s", true, strings.Repeat("x", 59) + "…"},
-		{"cut counts runes", strings.Repeat("é", 70), "s", true, strings.Repeat("é", 59) + "…"},
-		{"cut drops a trailing space", strings.Repeat("x", 58) + " yz", "s", true, strings.Repeat("x", 58) + "…"},
-		{"long subject is cut too", "t", strings.Repeat("s", 70), false, strings.Repeat("s", 59) + "…"},
+		{"subject", "Title", "forum updates", false, "", "forum updates"},
+		{"title", "Title", "forum updates", true, "", "Title"},
+		{"whitespace collapsed", "  Two\tspaces  here ", "s", true, "", "Two spaces here"},
+		{"blank title keeps subject", "   ", "forum updates", true, "", "forum updates"},
+		{"exactly sixty", strings.Repeat("x", 60), "s", true, "", strings.Repeat("x", 60)},
+		{"cut", strings.Repeat("x", 61), "s", true, "", strings.Repeat("x", 59) + "…"},
+		{"cut counts runes", strings.Repeat("é", 70), "s", true, "", strings.Repeat("é", 59) + "…"},
+		{"cut drops a trailing space", strings.Repeat("x", 58) + " yz", "s", true, "", strings.Repeat("x", 58) + "…"},
+		{"long subject is cut too", "t", strings.Repeat("s", 70), false, "", strings.Repeat("s", 59) + "…"},
+		{"thread wins over the title", "Renamed", "s", true, "Old title", "Old title"},
+		{"thread wins over the subject", "Title", "s", false, "release planning", "release planning"},
+		{"long thread is cut", "t", "s", true, strings.Repeat("t", 61), strings.Repeat("t", 59) + "…"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			n := providertest.GoldenNotification()
 			n.Topic.Title = tc.title
-			require.Equal(t, tc.want, topicFor(n, formatOptions{Subject: tc.subject, PerTopic: tc.perTopic}))
+			require.Equal(t, tc.want, topicFor(n, formatOptions{Subject: tc.subject, PerTopic: tc.perTopic, Thread: tc.thread}))
 		})
 	}
 }
@@ -86,9 +90,11 @@ func TestFormatOptions(t *testing.T) {
 	t.Parallel()
 	n, tg := providertest.GoldenNotification(), goldenTarget()
 	require.Equal(t, formatOptions{Stream: "general", Subject: "forum updates", ExcerptLength: 400}, optionsFor(tg, n))
-	n.Filter = "thread"
+	n.Filter, n.ThreadID = "thread", " release planning "
 	require.True(t, optionsFor(tg, n).PerTopic, "a thread rule gets the forum topic's Zulip topic")
+	require.Equal(t, "release planning", optionsFor(tg, n).Thread, "or the thread it knows")
 	n.Filter = "follow"
+	require.Empty(t, optionsFor(tg, n).Thread, "only a thread rule posts into a known thread")
 	tg.Settings["topic_per_forum_topic"] = true
 	require.True(t, optionsFor(tg, n).PerTopic)
 	tg.Settings["excerpt_length"] = 0

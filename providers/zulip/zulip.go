@@ -7,16 +7,17 @@
 // and Zulip returns the message id, so forum edits and deletions follow
 // (PATCH and DELETE /api/v1/messages/{id}).
 //
-// Zulip's threads are its topics: every message in a stream names one.
-// With topic_per_forum_topic set, or for a rule with the "thread" filter,
-// the Zulip topic is the forum topic's title (cut to Zulip's 60
-// characters), so each forum topic gets its own Zulip topic, the issue's
-// "one Zulip topic per forum topic"; otherwise every notification goes to
-// the channel's subject. Such a thread is found by name, not rooted in a
-// first message, so the provider does not implement providers.Threader,
-// whose contract is a thread rooted in a message id: no thread id needs
-// storing, and the first post and its replies meet in the same topic by
-// construction.
+// Zulip's threads are its topics: every stream message names one, and a
+// topic is found by name, not rooted in a first message. The provider is
+// a providers.Threader whose thread id is the topic's name: the receipt's
+// ThreadID is the topic the message went to, and a "thread" rule with a
+// known thread (Notification.ThreadID) posts into that topic. A thread
+// rule without one starts the forum topic's own Zulip topic, named after
+// its title (cut to Zulip's 60 characters); with topic_per_forum_topic set
+// every notification goes there, the issue's "one Zulip topic per forum
+// topic"; otherwise a notification goes to the channel's subject. A known
+// thread wins over the title, so a renamed forum topic stays in the Zulip
+// topic it started.
 //
 // api_base_url replaces the server setting; this is how tests reach a
 // fake.
@@ -40,6 +41,7 @@ var (
 	_ providers.Provider          = (*Provider)(nil)
 	_ providers.SettingsValidator = (*Provider)(nil)
 	_ providers.Notifier          = (*Provider)(nil)
+	_ providers.Threader          = (*Provider)(nil)
 	_ providers.Editor            = (*Provider)(nil)
 	_ providers.ChannelTester     = (*Provider)(nil)
 )
@@ -200,15 +202,19 @@ func errNotConfigured() error {
 		"Zulip needs a server URL, the bot's email address and its API key")
 }
 
-// Notify sends n to the channel's stream, in the channel's subject or in
-// the forum topic's own Zulip topic (see topicFor), and returns the
-// message id for edits.
+// Notify sends n to the channel's stream, in the channel's subject, the
+// forum topic's own Zulip topic or the thread n names (see topicFor), and
+// returns the message id for edits and the topic as the thread.
 func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
 	if !configured(t) {
 		return nil, errNotConfigured()
 	}
 	return p.sendMessage(ctx, t, n)
 }
+
+// Threads reports true: every Zulip stream message is in a topic, and a
+// topic is a thread any later message can join by name.
+func (p *Provider) Threads(*providers.Target) bool { return true }
 
 // Edit replaces the content of the message r names with n's (PATCH
 // /api/v1/messages/{id}). The topic is left alone. It needs a receipt

@@ -86,6 +86,11 @@ func harness() providertest.Harness {
 		NewFake: func(t *testing.T) providertest.Fake { return newFakeZulip(t) },
 		Target:  target,
 		Secrets: []string{fakeAPIKey},
+		// A Zulip thread is a topic, named apart from its first message;
+		// the suite replies into a topic someone else started.
+		ThreadOf:               threadOf,
+		ThreadRoot:             func(f providertest.Fake) string { return f.(*fakeZulip).postElsewhere() },
+		ThreadsNamedSeparately: true,
 		// Every subtest has a fresh fake, so the first message has this id.
 		EditEndpoint:   "PATCH /api/v1/messages/" + first,
 		DeleteEndpoint: "DELETE /api/v1/messages/" + first,
@@ -122,7 +127,8 @@ func TestSendMessage(t *testing.T) {
 	delete(tg.Settings, "api_base_url") // the server setting alone reaches the API
 	r, err := b.p.Notify(t.Context(), tg, providertest.Notification())
 	require.NoError(t, err)
-	require.Equal(t, &providers.Receipt{MessageID: strconv.Itoa(firstID)}, r)
+	require.Equal(t, &providers.Receipt{MessageID: strconv.Itoa(firstID), ThreadID: "forum updates"}, r,
+		"the thread is the topic the message went to")
 
 	req := b.fake.RequireLast(t)
 	require.Equal(t, "POST /api/v1/messages", req.Endpoint())
@@ -168,6 +174,8 @@ func TestTopicPerForumTopic(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "Upgrading to 2.0 & beyond", m1.Topic, "the first post starts the forum topic's Zulip topic")
 	require.Equal(t, m1.Topic, m2.Topic, "and the reply lands in it")
+	require.Equal(t, m1.Topic, r1.ThreadID, "the receipt names the topic as the thread")
+	require.Equal(t, r1.ThreadID, r2.ThreadID)
 	require.Equal(t, fakeStream, m2.Stream)
 
 	// Another forum topic gets its own Zulip topic in the same stream.
@@ -180,20 +188,39 @@ func TestTopicPerForumTopic(t *testing.T) {
 	require.Len(t, []rune(m3.Topic), zulip.TopicMaxRunes)
 }
 
-func TestThreadRuleUsesTheForumTopic(t *testing.T) {
+// TestThreadRule is Zulip's form of "the topic's first post starts a
+// thread per channel and a reply lands in it": a thread rule without a
+// known thread starts the forum topic's Zulip topic and reports it; a
+// later post replies into the topic the receipt named, even after the
+// forum topic was renamed; other rules post to the channel's subject.
+func TestThreadRule(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	tg := target(b.fake.URL())
+	require.True(t, b.p.Threads(tg), "every Zulip stream message is in a topic")
 	n := providertest.Notification()
 	n.Filter = "thread"
-	_, err := b.p.Notify(t.Context(), tg, n)
+	first, err := b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
 	require.Equal(t, "Upgrading to 2.0 & beyond", form(t, b.fake.RequireLast(t).Body).Get("topic"), "a thread rule threads by Zulip topic")
+	require.Equal(t, "Upgrading to 2.0 & beyond", first.ThreadID)
+	require.Empty(t, threadOf(b.fake.Requests()[0]), "the topic was new")
+
+	n.ThreadID, n.Topic.Title = first.ThreadID, "Upgrading to 2.0 and beyond (solved)"
+	r, err := b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+	require.Equal(t, first.ThreadID, r.ThreadID, "the reply stays in the topic the first post started")
+	reqs := b.fake.Requests()
+	require.Equal(t, first.ThreadID, threadOf(reqs[len(reqs)-1]))
+	m, ok := b.fake.Message(r.MessageID)
+	require.True(t, ok)
+	require.Equal(t, first.ThreadID, m.Topic)
 
 	n.Filter = "watch"
-	_, err = b.p.Notify(t.Context(), tg, n)
+	r, err = b.p.Notify(t.Context(), tg, n)
 	require.NoError(t, err)
-	require.Equal(t, "forum updates", form(t, b.fake.RequireLast(t).Body).Get("topic"))
+	require.Equal(t, "forum updates", form(t, b.fake.RequireLast(t).Body).Get("topic"), "only a thread rule posts into the thread")
+	require.Equal(t, "forum updates", r.ThreadID)
 }
 
 func TestEditAndDelete(t *testing.T) {
@@ -316,7 +343,7 @@ func TestInvalidServerURL(t *testing.T) {
 
 func TestCapabilities(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, providers.Capabilities{Notify: true, Edits: true, ChannelCheck: true},
+	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(zulip.New(zulip.Options{})),
-		"a Zulip thread is a topic found by name, not a message-rooted thread")
+		"a Zulip thread is a topic, found by name")
 }
