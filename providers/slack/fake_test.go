@@ -17,12 +17,16 @@ import (
 // incoming webhook under /services/. It answers as Slack does (HTTP 200
 // with ok:false for application errors, 429 with Retry-After, plain-text
 // codes from webhooks) and records every request for assertions after the
-// call; handlers never assert.
+// call; handlers never assert. It holds the ts of every message in the
+// channel, and a reply whose thread_ts names none of them is posted at
+// the top level, without thread_ts in the reply's message, as Slack does
+// with a parent it does not know (it does not fail the call).
 type fakeSlack struct {
 	*providertest.Server
 
-	mu  sync.Mutex
-	seq int // last ts issued
+	mu   sync.Mutex
+	seq  int             // last ts issued
+	held map[string]bool // ts of the messages in the channel
 }
 
 // Values the fake knows: the one bot token it accepts, a channel name it
@@ -38,7 +42,7 @@ const (
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{}
+	f := &fakeSlack{held: make(map[string]bool)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", f.api(f.postMessage))
 	mux.HandleFunc("POST /api/chat.update", f.api(f.update))
@@ -113,9 +117,10 @@ func (f *fakeSlack) postMessage(body map[string]any) (map[string]any, string) {
 	if s, _ := body["text"].(string); s == "" && body["blocks"] == nil {
 		return nil, "no_text"
 	}
-	ts := f.nextTS()
+	parent, _ := body["thread_ts"].(string)
+	ts, known := f.post(parent)
 	msg := map[string]any{"type": "message", "ts": ts, "text": body["text"]}
-	if parent, _ := body["thread_ts"].(string); parent != "" {
+	if known {
 		msg["thread_ts"] = parent
 	}
 	return map[string]any{"channel": channel, "ts": ts, "message": msg}, ""
@@ -186,11 +191,22 @@ func (f *fakeSlack) webhook(w http.ResponseWriter, r *http.Request) {
 	providertest.WriteText(w, http.StatusOK, "ok")
 }
 
-func (f *fakeSlack) nextTS() string {
+// post stores a new message, in the thread of parent when the channel
+// holds it, and returns its ts and whether it went into that thread.
+func (f *fakeSlack) post(parent string) (ts string, threaded bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seq++
-	return fmt.Sprintf("1700000001.%06d", f.seq)
+	ts = fmt.Sprintf("1700000001.%06d", f.seq)
+	f.held[ts] = true
+	return ts, parent != "" && f.held[parent]
+}
+
+// postOutside stores a message someone posted in the channel and returns
+// its ts: a thread root the provider did not start.
+func (f *fakeSlack) postOutside() string {
+	ts, _ := f.post("")
+	return ts
 }
 
 // resolve returns the channel id for a name or id, as Slack does.

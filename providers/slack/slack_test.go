@@ -114,6 +114,7 @@ func harness(target func(string) *providers.Target) providertest.Harness {
 		Target:         target,
 		Secrets:        []string{fakeToken, fakeHookSecret, fakeHookURL},
 		ThreadOf:       providertest.ThreadField("thread_ts"),
+		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeSlack).postOutside() },
 		EditEndpoint:   "POST /api/chat.update",
 		DeleteEndpoint: "POST /api/chat.delete",
 	}
@@ -169,13 +170,29 @@ func TestPostMessage(t *testing.T) {
 func TestThreadReplyReportsParent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	root := b.fake.postOutside()
+	n := providertest.Notification()
+	n.Filter, n.ThreadID = "thread", root
+	r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), n)
+	require.NoError(t, err)
+	require.Equal(t, "1700000001.000002", r.MessageID)
+	require.Equal(t, root, r.ThreadID, "later replies go to the parent, not to this reply")
+	require.Equal(t, root, b.fake.RequireLast(t).JSON(t)["thread_ts"])
+}
+
+// TestThreadRootGone: Slack posts a reply whose parent it does not know
+// (deleted since) at the top level, and says so only by leaving
+// message.thread_ts out; the receipt then reports the new message as the
+// thread's root, so later posts follow it.
+func TestThreadRootGone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
 	n := providertest.Notification()
 	n.Filter, n.ThreadID = "thread", "1690000000.000001"
 	r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), n)
 	require.NoError(t, err)
-	require.Equal(t, "1700000001.000001", r.MessageID)
-	require.Equal(t, "1690000000.000001", r.ThreadID, "later replies go to the parent, not to this reply")
 	require.Equal(t, "1690000000.000001", b.fake.RequireLast(t).JSON(t)["thread_ts"])
+	require.Equal(t, &providers.Receipt{MessageID: "1700000001.000001", ThreadID: "1700000001.000001", Extra: r.Extra}, r)
 }
 
 func TestTokenPreferredOverWebhook(t *testing.T) {
