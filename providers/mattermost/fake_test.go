@@ -21,8 +21,9 @@ import (
 // can check that an edit changed the post and a deletion removed it.
 // Handlers never assert; tests inspect requests and posts afterwards.
 //
-// It does not check that a root_id names an existing root post, because
-// the conformance suite replies into a thread it invents.
+// Like Mattermost, it refuses a root_id that names no post it holds with
+// 400 api.post.create_post.root_id.app_error, and one in another channel
+// with api.post.create_post.channel_root_id.app_error.
 type fakeMattermost struct {
 	*providertest.Server
 
@@ -35,6 +36,17 @@ type fakeMattermost struct {
 type fakePost struct {
 	ID, ChannelID, RootID string
 	Props                 map[string]any
+}
+
+// postOutside stores a post someone made in the channel and returns its
+// id: a thread root the provider did not start.
+func (f *fakeMattermost) postOutside() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	p := fakePost{ID: fmt.Sprintf("user%022d", f.seq), ChannelID: fakeChannelID}
+	f.posts[p.ID] = p
+	return p.ID
 }
 
 // Text returns the post's first attachment text, where the provider puts
@@ -104,6 +116,7 @@ var (
 	errPermission = &appErr{http.StatusForbidden, "api.context.permissions.app_error", "You do not have the appropriate permissions."}
 	errNoChannel  = &appErr{http.StatusNotFound, "app.channel.get.existing.app_error", "Unable to find the existing channel."}
 	errNoPost     = &appErr{http.StatusNotFound, "app.post.get.app_error", "Unable to get the post."}
+	errNoRoot     = &appErr{http.StatusBadRequest, "api.post.create_post.root_id.app_error", "Invalid RootId parameter."}
 	errServer     = &appErr{http.StatusInternalServerError, "app.post.save.app_error", "Unable to save the Post."}
 )
 
@@ -182,6 +195,16 @@ func (f *fakeMattermost) createPost(_ *http.Request, body map[string]any) (int, 
 	}
 	root, _ := body["root_id"].(string)
 	f.mu.Lock()
+	if root != "" {
+		switch rp, ok := f.posts[root]; {
+		case !ok:
+			f.mu.Unlock()
+			return 0, nil, errNoRoot
+		case rp.ChannelID != channel:
+			f.mu.Unlock()
+			return 0, nil, &appErr{http.StatusBadRequest, "api.post.create_post.channel_root_id.app_error", "Invalid ChannelId for RootId parameter."}
+		}
+	}
 	f.seq++
 	p := fakePost{ID: fmt.Sprintf("post%022d", f.seq), ChannelID: channel, RootID: root, Props: props}
 	f.posts[p.ID] = p

@@ -105,11 +105,12 @@ func webhookTarget(base string) *providers.Target {
 
 func harness(target func(string) *providers.Target) providertest.Harness {
 	return providertest.Harness{
-		New:      func(c *http.Client) providers.Notifier { return mattermost.New(mattermost.Options{HTTPClient: c}) },
-		NewFake:  func(t *testing.T) providertest.Fake { return newFakeMattermost(t) },
-		Target:   target,
-		Secrets:  []string{fakeToken, fakeHookID},
-		ThreadOf: providertest.ThreadField("root_id"),
+		New:        func(c *http.Client) providers.Notifier { return mattermost.New(mattermost.Options{HTTPClient: c}) },
+		NewFake:    func(t *testing.T) providertest.Fake { return newFakeMattermost(t) },
+		Target:     target,
+		Secrets:    []string{fakeToken, fakeHookID},
+		ThreadOf:   providertest.ThreadField("root_id"),
+		ThreadRoot: func(f providertest.Fake) string { return f.(*fakeMattermost).postOutside() },
 		// Every subtest has a fresh fake, so the first post has this id.
 		EditEndpoint:   "PUT /api/v4/posts/post0000000000000000000001/patch",
 		DeleteEndpoint: "DELETE /api/v4/posts/post0000000000000000000001",
@@ -393,4 +394,16 @@ func TestCapabilities(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(mattermost.New(mattermost.Options{})))
+}
+
+// TestThreadRootGone: Mattermost refuses a reply to a root it does not
+// hold (deleted since) with a 400, which nothing retried can fix.
+func TestThreadRootGone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	n := providertest.Notification()
+	n.Filter, n.ThreadID = "thread", "gone000000000000000000000a"
+	r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), n)
+	require.Nil(t, r)
+	providertest.RequireClassified(t, err, providertest.Classified{Key: "chat_integration.channel_exception", Permanent: true}, fakeToken)
 }
