@@ -23,14 +23,26 @@ import (
 // holds, so tests can check that an edit changed a message and a deletion
 // removed it. Handlers never assert.
 //
-// It does not check that a tmid names an existing message, because the
-// conformance suite replies into a thread it invents.
+// Threads follow Rocket.Chat's sendMessage: a tmid naming a reply is
+// replaced by that reply's own tmid (no nested threads), and a tmid naming
+// no message it holds is kept as sent, without an error: Rocket.Chat
+// stores the reply in a thread whose root is gone.
 type fakeRocketChat struct {
 	*providertest.Server
 
 	mu       sync.Mutex
 	seq      int
 	messages map[string]fakeMessage
+}
+
+// postOutside stores a message someone posted in the room and returns its
+// id: a thread root the provider did not start.
+func (f *fakeRocketChat) postOutside() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := fakeMessage{ID: "userMessageAAAAAA", RID: fakeRoomID, Text: "Shall we ship on Monday?"}
+	f.messages[m.ID] = m
+	return m.ID
 }
 
 // fakeMessage is a message the fake holds.
@@ -178,6 +190,9 @@ func (f *fakeRocketChat) postMessage(_ *http.Request, body map[string]any) (map[
 	text, _ := body["text"].(string)
 	tmid, _ := body["tmid"].(string)
 	f.mu.Lock()
+	if parent, ok := f.messages[tmid]; ok && parent.TMID != "" {
+		tmid = parent.TMID
+	}
 	f.seq++
 	m := fakeMessage{ID: fmt.Sprintf(fakeMessageIDFmt, f.seq), RID: rid, Text: text, TMID: tmid}
 	f.messages[m.ID] = m

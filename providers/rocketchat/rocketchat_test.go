@@ -114,6 +114,7 @@ func harness(target func(string) *providers.Target) providertest.Harness {
 		Target:         target,
 		Secrets:        []string{fakeToken, fakeHookSecret},
 		ThreadOf:       providertest.ThreadField("tmid"),
+		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeRocketChat).postOutside() },
 		EditEndpoint:   "POST /api/v1/chat.update",
 		DeleteEndpoint: "POST /api/v1/chat.delete",
 	}
@@ -380,4 +381,23 @@ func TestCapabilities(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, providers.Capabilities{Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 		providers.CapabilitiesOf(rocketchat.New(rocketchat.Options{})))
+}
+
+// TestThreadRootIsAReply: Rocket.Chat has no nested threads; a reply to a
+// reply goes to that reply's thread, and the receipt reports its root.
+func TestThreadRootIsAReply(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tg := apiTarget(b.fake.URL())
+	root := b.fake.postOutside()
+	n := providertest.Notification()
+	n.Filter, n.ThreadID = "thread", root
+	reply, err := b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+	require.Equal(t, root, reply.ThreadID)
+
+	n.ThreadID = reply.MessageID
+	r, err := b.p.Notify(t.Context(), tg, n)
+	require.NoError(t, err)
+	require.Equal(t, root, r.ThreadID, "later posts go to the thread's root")
 }
