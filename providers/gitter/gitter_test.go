@@ -84,6 +84,7 @@ func TestConformanceMatrix(t *testing.T) {
 		Target:         func(base string) *providers.Target { return matrixTarget(base, gitterRoomID) },
 		Secrets:        []string{matrixTokenName},
 		ThreadOf:       matrixtest.ThreadOf,
+		ThreadRoot:     func(f providertest.Fake) string { return f.(*matrixtest.Homeserver).PostOutside(gitterRoomID) },
 		EditEndpoint:   "PUT /_matrix/client/v3/rooms/" + gitterRoomID + "/send/m.room.message/" + matrix.EditTxnID(channelID, n, first),
 		DeleteEndpoint: "PUT /_matrix/client/v3/rooms/" + gitterRoomID + "/redact/" + first + "/" + matrix.RedactTxnID(channelID, first),
 	})

@@ -65,6 +65,7 @@ func harness() providertest.Harness {
 		Target:         func(base string) *providers.Target { return target(base, roomID) },
 		Secrets:        []string{matrixtest.DefaultToken},
 		ThreadOf:       matrixtest.ThreadOf,
+		ThreadRoot:     func(f providertest.Fake) string { return f.(*matrixtest.Homeserver).PostOutside(roomID) },
 		EditEndpoint:   edit,
 		DeleteEndpoint: del,
 	}

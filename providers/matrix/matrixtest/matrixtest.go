@@ -5,7 +5,8 @@
 // It serves the client-server endpoints the sidecar uses, answers as a
 // homeserver does (errors are always {"errcode","error"}; a 429 carries
 // both Retry-After and retry_after_ms; a transaction id sent again returns
-// the original event instead of a second message), keeps rooms, aliases,
+// the original event instead of a second message; a relation to an event
+// it does not hold is refused as Synapse refuses it), keeps rooms, aliases,
 // memberships and events as state, and records every request through
 // providertest.Server for assertions after the call. Handlers never assert.
 package matrixtest
@@ -274,6 +275,15 @@ func (h *Homeserver) send(r *http.Request) (int, any) {
 	if id, ok := h.txns[h.txnKey(r)]; ok {
 		return http.StatusOK, map[string]any{"event_id": id}
 	}
+	if rel, _ := content["m.relates_to"].(map[string]any); rel != nil {
+		// Synapse refuses a relation (a thread, an edit) to an event it
+		// does not know.
+		relType, _ := rel["rel_type"].(string)
+		parent, _ := rel["event_id"].(string)
+		if relType != "" && !h.has(room.ID, parent) {
+			return errBody(http.StatusBadRequest, "M_UNKNOWN", "Can't send relation to unknown event")
+		}
+	}
 	id := h.add(Event{RoomID: room.ID, Type: r.PathValue("type"), TxnID: r.PathValue("txn"), Content: content})
 	h.txns[h.txnKey(r)] = id
 	return http.StatusOK, map[string]any{"event_id": id}
@@ -294,11 +304,7 @@ func (h *Homeserver) redact(r *http.Request) (int, any) {
 		return http.StatusOK, map[string]any{"event_id": id}
 	}
 	target := r.PathValue("event")
-	found := false
-	for _, e := range h.events {
-		found = found || (e.EventID == target && e.RoomID == room.ID)
-	}
-	if !found {
+	if !h.has(room.ID, target) {
 		return errBody(http.StatusNotFound, "M_NOT_FOUND", "Event not found.")
 	}
 	id := h.add(Event{RoomID: room.ID, Type: "m.room.redaction", TxnID: r.PathValue("txn"), Content: content, Redacts: target})
@@ -333,6 +339,26 @@ func (h *Homeserver) joinedMembers(r *http.Request) (int, any) {
 		return status, errb
 	}
 	return http.StatusOK, map[string]any{"joined": map[string]any{h.opts.UserID: map[string]any{"display_name": "Forum bot"}}}
+}
+
+// has reports whether room holds the event id; the caller holds h.mu.
+func (h *Homeserver) has(room, id string) bool {
+	for _, e := range h.events {
+		if e.EventID == id && e.RoomID == room {
+			return true
+		}
+	}
+	return false
+}
+
+// PostOutside stores a message someone else sent in room and returns its
+// event id: a thread root the provider did not start. The room must
+// exist.
+func (h *Homeserver) PostOutside(room string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.add(Event{RoomID: room, Type: "m.room.message", TxnID: "outside",
+		Content: map[string]any{"msgtype": "m.text", "body": "Shall we ship on Monday?"}})
 }
 
 // add records e with a new event id; the caller holds h.mu.
