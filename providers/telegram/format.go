@@ -3,6 +3,7 @@ package telegram
 import (
 	"encoding/json"
 	"html"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -131,11 +132,12 @@ func chatRef(s string) chatID {
 }
 
 // replyTo returns the root's message id as a JSON number. Telegram's
-// message ids are integers, and this provider only ever stores those; a
-// root that is not a number at all cannot be sent, and the message goes
-// out without a reply rather than not at all.
+// message ids are positive integers, and this provider only ever stores
+// those; any other root cannot name a message, and the message goes out
+// without a reply rather than not at all.
 func replyTo(root string) (json.Number, bool) {
-	if !isNumber(root) {
+	id, err := strconv.ParseInt(root, 10, 64)
+	if err != nil || id <= 0 || strconv.FormatInt(id, 10) != root {
 		return "", false
 	}
 	return json.Number(root), true

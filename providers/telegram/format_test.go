@@ -122,8 +122,14 @@ func TestReplyTo(t *testing.T) {
 		ok   bool
 	}{
 		{"17", true},
-		{"1700000000.000100", true}, // a number, passed as is for Telegram to judge
+		{"9223372036854775807", true},
+		{"1700000000.000100", false}, // a Slack ts is no Telegram message id
 		{"", false},
+		{"0", false},
+		{"-17", false},
+		{"+17", false},
+		{"017", false},
+		{"9223372036854775808", false},
 		{"abc", false},
 		{"true", false},
 		{"17 ", false},
