@@ -31,8 +31,9 @@ type Notification struct {
 	// provider with threads replies into the topic's thread when it is
 	// "thread" and ThreadID is set.
 	Filter string
-	// ThreadID is the platform's id of the topic's thread root in this
-	// channel (a Slack ts, a Matrix event id), from an earlier Receipt.
+	// ThreadID is the platform's id of the topic's thread in this
+	// channel (a Slack ts, a Matrix event id, a Zulip topic), from an
+	// earlier Receipt.
 	ThreadID string
 }
 
@@ -137,8 +138,12 @@ type Receipt struct {
 	// event id, Discord message id). Empty when the platform returns none
 	// (incoming webhooks), which rules out edits.
 	MessageID string
-	// ThreadID is the thread root to reply into for later posts of the
-	// topic; for a message that started a thread it equals MessageID.
+	// ThreadID names the thread to reply into for later posts of the
+	// topic. Where a thread is rooted in a message (Slack, Matrix,
+	// Telegram) it is the root's id, so for a message that started a
+	// thread it equals MessageID; where the platform names a thread apart
+	// from its messages it is that name (Google Chat's
+	// spaces/S/threads/T, a Zulip topic) and differs from MessageID.
 	ThreadID string
 	// Extra holds provider-specific values needed for edits (a channel id
 	// the platform resolved). Providers own the keys.
