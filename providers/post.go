@@ -7,9 +7,11 @@ package providers
 // form body, no body).
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 )
 
 // PostJSON posts payload, encoded by EncodeJSON, to rawURL with client and
@@ -58,21 +60,24 @@ func PostWebhook(ctx context.Context, client *http.Client, rawURL, apiBase strin
 // NewRequest returns a request of method to rawURL bound to ctx, with the
 // sidecar's User-Agent. body nil sends no body and no Content-Type;
 // otherwise contentType names what body is. A URL that is not an http(s)
-// URL is a permanent error wrapping ErrNotConfigured whose message leaves
-// the URL out, as NewJSONRequest's does.
+// URL, or a method Go refuses, is a permanent error wrapping
+// ErrNotConfigured whose message leaves the URL out: it may hold a token.
+// NewJSONRequest is this with POST and application/json.
 func NewRequest(ctx context.Context, method, rawURL string, body []byte, contentType string) (*http.Request, error) {
-	// NewJSONRequest holds the URL checks every request must pass; only
-	// the method, and the Content-Type, differ.
-	req, err := NewJSONRequest(ctx, rawURL, body)
-	if err != nil {
-		return nil, err
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &Error{Permanent: true, Err: ErrNotConfigured, Message: "invalid request URL"}
 	}
-	req.Method = method
-	if body == nil {
-		req.Header.Del("Content-Type")
-	} else {
+	// A reader even for a nil body, so an empty request is sent exactly
+	// as before (http.NoBody, a known length of 0).
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Permanent: true, Err: ErrNotConfigured, Message: "invalid request URL"}
+	}
+	if body != nil {
 		req.Header.Set("Content-Type", contentType)
 	}
+	req.Header.Set("User-Agent", UserAgent)
 	return req, nil
 }
 

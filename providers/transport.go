@@ -62,17 +62,12 @@ func EncodeJSON(v any) ([]byte, error) {
 // URL that does not parse is a configuration problem; the error says so
 // without repeating the URL, which may hold a token.
 func NewJSONRequest(ctx context.Context, rawURL string, body []byte) (*http.Request, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, &Error{Permanent: true, Err: ErrNotConfigured, Message: "invalid request URL"}
+	if body == nil {
+		// NewRequest leaves the Content-Type out for a nil body; a JSON
+		// request has always named it.
+		body = []byte{}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, &Error{Permanent: true, Err: ErrNotConfigured, Message: "invalid request URL"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
-	return req, nil
+	return NewRequest(ctx, http.MethodPost, rawURL, body, "application/json")
 }
 
 // Rebase replaces the origin of rawURL with base, the api_base_url setting,
