@@ -63,7 +63,7 @@ func TestAdminAPI_ProviderCapabilities(t *testing.T) {
 			"slack":      {Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 			"matrix":     {Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 			"telegram":   {Notify: true, Threads: true, Edits: true, ChannelCheck: true},
-			"zulip":      {Notify: true, Edits: true, ChannelCheck: true},
+			"zulip":      {Notify: true, Threads: true, Edits: true, ChannelCheck: true},
 			"googlechat": {Notify: true, Threads: true},
 			"teams":      {Notify: true},
 			"webhook":    {Notify: true},
