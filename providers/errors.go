@@ -22,6 +22,13 @@ var (
 	// otherwise non-public address, and the operator has not allowed
 	// those (see NewOutboundClient).
 	ErrDestinationRefused = errors.New("destination refused by the outbound policy")
+	// ErrThreadNotFound means the platform refused a reply because the
+	// thread's root message no longer exists (deleted on the platform).
+	// It is permanent for that request, but the delivery engine answers
+	// it by posting the message once more outside the thread; the new
+	// message then becomes the topic's thread. Providers return it only
+	// when the request carried a thread root.
+	ErrThreadNotFound = errors.New("the thread the message replied to no longer exists")
 )
 
 // Error is a classified delivery failure. The delivery engine decides from
@@ -79,7 +86,7 @@ func Classify(err error) (permanent, rateLimited bool, retryAfter time.Duration)
 	}
 	if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrChannelNotFound) ||
 		errors.Is(err, ErrForbidden) || errors.Is(err, ErrNotConfigured) ||
-		errors.Is(err, ErrDestinationRefused) {
+		errors.Is(err, ErrDestinationRefused) || errors.Is(err, ErrThreadNotFound) {
 		return true, false, 0
 	}
 	return false, false, 0

@@ -2,6 +2,7 @@ package providers_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -232,4 +233,18 @@ func TestHTTPClientDoesNotFollowRedirects(t *testing.T) {
 	require.Equal(t, http.StatusTemporaryRedirect, resp.Status)
 	require.Empty(t, followed)
 	require.Error(t, providers.CheckStatus(resp, "Example", "", providers.StatusKeys{}))
+}
+
+// A reply to a deleted root fails for good as it was asked; the engine,
+// not Classify, answers it by posting outside the thread.
+func TestClassifyThreadNotFound(t *testing.T) {
+	for _, err := range []error{
+		providers.ErrThreadNotFound,
+		fmt.Errorf("send: %w", providers.ErrThreadNotFound),
+		providers.Permanent("chat_integration.provider.x.errors.thread_not_found", providers.ErrThreadNotFound, "reply root unknown"),
+	} {
+		permanent, limited, _ := providers.Classify(err)
+		require.True(t, permanent, err)
+		require.False(t, limited, err)
+	}
 }
