@@ -50,8 +50,13 @@ func apiStatusKeys() providers.StatusKeys {
 // the MessageID and the thread root (the root_id of a reply, the post's
 // own id otherwise) as the ThreadID.
 func (p *Provider) createPost(ctx context.Context, t *providers.Target, n *providers.Notification) (*providers.Receipt, error) {
-	resp, err := p.call(ctx, t, http.MethodPost, "/posts", formatPost(n, optionsFor(t, n, modeAPI)))
+	body := formatPost(n, optionsFor(t, n, modeAPI))
+	resp, err := p.call(ctx, t, http.MethodPost, "/posts", body)
 	if err != nil {
+		if body.RootID != "" && rootUnknown(resp) {
+			return nil, &providers.Error{Status: resp.Status, Permanent: true, Err: providers.ErrThreadNotFound,
+				Message: "Mattermost answered HTTP 400 " + errorID(resp.Body) + ": the thread's root post no longer exists"}
+		}
 		return nil, err
 	}
 	var created createdPost
@@ -65,6 +70,13 @@ func (p *Provider) createPost(ctx context.Context, t *providers.Target, n *provi
 		r.ThreadID = created.ID
 	}
 	return r, nil
+}
+
+// rootUnknown reports whether Mattermost refused a reply because its
+// root_id names no post it holds (api.post.create_post.root_id.app_error),
+// which is what a root deleted since looks like.
+func rootUnknown(resp *providers.Response) bool {
+	return resp != nil && resp.Status == http.StatusBadRequest && errorID(resp.Body) == "api.post.create_post.root_id.app_error"
 }
 
 // patchPost replaces the content of post id with n's.

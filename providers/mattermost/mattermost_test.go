@@ -320,6 +320,8 @@ func TestAPIErrors(t *testing.T) {
 		{Status: 404, Body: appErr(404, "app.channel.get.existing.app_error"), Want: notFound},
 		{Status: 400, Body: appErr(400, "model.post.is_valid.channel_id.app_error"), Want: notFound},
 		{Status: 400, Body: appErr(400, "api.post.create_post.message.app_error"), Want: want{Key: generic, Permanent: true}},
+		// Not a reply, so not a thread gone (see TestThreadRootGone).
+		{Status: 400, Body: appErr(400, "api.post.create_post.root_id.app_error"), Want: want{Key: generic, Permanent: true}},
 		{Status: 413, Body: `<html>too large</html>`, Want: want{Key: generic, Permanent: true}},
 		{Status: 429, Header: http.Header{"Retry-After": {"3"}, "X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 3 * time.Second}},
 		{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 9 * time.Second}},
@@ -397,7 +399,8 @@ func TestCapabilities(t *testing.T) {
 }
 
 // TestThreadRootGone: Mattermost refuses a reply to a root it does not
-// hold (deleted since) with a 400, which nothing retried can fix.
+// hold (deleted since) with a 400, which nothing retried can fix; the
+// engine posts outside the thread on providers.ErrThreadNotFound.
 func TestThreadRootGone(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -405,5 +408,6 @@ func TestThreadRootGone(t *testing.T) {
 	n.Filter, n.ThreadID = "thread", "gone000000000000000000000a"
 	r, err := b.p.Notify(t.Context(), apiTarget(b.fake.URL()), n)
 	require.Nil(t, r)
-	providertest.RequireClassified(t, err, providertest.Classified{Key: "chat_integration.channel_exception", Permanent: true}, fakeToken)
+	providertest.RequireClassified(t, err, providertest.Classified{Key: "chat_integration.channel_exception",
+		Sentinel: providers.ErrThreadNotFound, Permanent: true}, fakeToken)
 }
