@@ -221,6 +221,27 @@ func TestMatrixThreadsAndEdits(t *testing.T) {
 	require.Equal(t, r.MessageID, last.Redacts)
 }
 
+// TestMatrixThreadRootGone: Gitter's Matrix transport reports a reply to a
+// root the homeserver no longer knows as providers.ErrThreadNotFound.
+func TestMatrixThreadRootGone(t *testing.T) {
+	t.Parallel()
+	hs := newHomeserver(t)
+	p := gitter.New(gitter.Options{})
+	tg := matrixTarget(hs.URL(), gitterRoomName)
+	first := providertest.Notification()
+	first.Post.ID, first.Post.Number, first.Filter = 1000, 1, "thread"
+	root, err := p.Notify(t.Context(), tg, first)
+	require.NoError(t, err)
+	require.True(t, hs.Forget(root.ThreadID))
+
+	reply := providertest.Notification()
+	reply.Filter, reply.ThreadID = "thread", root.ThreadID
+	_, err = p.Notify(t.Context(), tg, reply)
+	require.ErrorIs(t, err, providers.ErrThreadNotFound)
+	permanent, _, _ := providers.Classify(err)
+	require.True(t, permanent)
+}
+
 func TestMatrixTestChannel(t *testing.T) {
 	t.Parallel()
 	hs := newHomeserver(t)

@@ -373,6 +373,36 @@ func TestTestChannel(t *testing.T) {
 	require.False(t, room.Joined, "testing never joins")
 }
 
+// TestThreadRootGone: a reply whose root the homeserver no longer knows is
+// refused with 400 M_UNKNOWN, which is providers.ErrThreadNotFound (the
+// engine then posts outside the thread), not an unknown room; the same
+// answer to a message outside a thread still is one (see TestErrors).
+func TestThreadRootGone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	tg := target(b.hs.URL(), roomID)
+	first := providertest.Notification()
+	first.Post.ID, first.Post.Number, first.Filter = 1000, 1, "thread"
+	root, err := b.p.Notify(t.Context(), tg, first)
+	require.NoError(t, err)
+	require.True(t, b.hs.Forget(root.ThreadID))
+
+	reply := providertest.Notification()
+	reply.Filter, reply.ThreadID = "thread", root.ThreadID
+	r, err := b.p.Notify(t.Context(), tg, reply)
+	require.Nil(t, r)
+	providertest.RequireClassified(t, err, providertest.Classified{Key: "chat_integration.channel_exception",
+		Sentinel: providers.ErrThreadNotFound, Permanent: true}, matrixtest.DefaultToken)
+	require.NotErrorIs(t, err, providers.ErrChannelNotFound)
+
+	// Outside the thread, as the engine sends it next, it goes out.
+	reply.ThreadID = ""
+	r, err = b.p.Notify(t.Context(), tg, reply)
+	require.NoError(t, err)
+	require.Equal(t, r.MessageID, r.ThreadID, "the message roots the topic's new thread")
+	require.NotContains(t, b.lastEvent(t).Content, "m.relates_to")
+}
+
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	const generic = "chat_integration.channel_exception"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"net/http"
 	"strconv"
 
 	"github.com/chatsidecar/chatsidecar/providers"
@@ -45,6 +47,9 @@ func (c *Client) Notify(ctx context.Context, d Destination, n *providers.Notific
 	}
 	s, err := c.send(ctx, d.Session, d.Room, d.Via, SendTxnID(d.ChannelID, n), format(n, o))
 	if err != nil {
+		if o.ThreadRoot != "" {
+			err = c.threadGone(err)
+		}
 		return nil, err
 	}
 	r := &providers.Receipt{MessageID: s.EventID, ThreadID: o.ThreadRoot, Extra: map[string]string{ExtraRoomID: s.RoomID}}
@@ -52,6 +57,21 @@ func (c *Client) Notify(ctx context.Context, d Destination, n *providers.Notific
 		r.ThreadID = s.EventID
 	}
 	return r, nil
+}
+
+// threadGone turns the homeserver's refusal of a thread reply whose root
+// it does not know into providers.ErrThreadNotFound. Synapse answers it
+// with 400 M_UNKNOWN "Can't send relation to unknown event", which
+// classify reads as an unknown room; on a send to a room already resolved
+// (or joined) a 400 is about the content, and a reply's only reference is
+// its root. Other errors are returned as they are.
+func (c *Client) threadGone(err error) error {
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Status != http.StatusBadRequest || !errors.Is(pe.Err, providers.ErrChannelNotFound) {
+		return err
+	}
+	return &providers.Error{Status: pe.Status, Permanent: true, Err: providers.ErrThreadNotFound,
+		Message: pe.Message + ": the thread's root event is unknown to the homeserver"}
 }
 
 // Edit replaces the message r names with n's content: a new event with

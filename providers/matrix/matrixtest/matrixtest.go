@@ -361,6 +361,23 @@ func (h *Homeserver) PostOutside(room string) string {
 		Content: map[string]any{"msgtype": "m.text", "body": "Shall we ship on Monday?"}})
 }
 
+// Forget drops the event id from the homeserver, as if it had never been
+// seen (purged from the room's history): Events no longer returns it, and a
+// relation to it (a thread reply, an edit) is refused with Synapse's
+// 400 M_UNKNOWN "Can't send relation to unknown event". It reports whether
+// the homeserver held the event.
+func (h *Homeserver) Forget(eventID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, e := range h.events {
+		if e.EventID == eventID {
+			h.events = append(h.events[:i], h.events[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
 // add records e with a new event id; the caller holds h.mu.
 func (h *Homeserver) add(e Event) string {
 	h.seq++
