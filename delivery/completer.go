@@ -43,14 +43,23 @@ func newLoader(st *store.Store) *batcher[int64, *store.Work] {
 	}, false)
 }
 
-// completionOf describes a success for the completer.
-func completionOf(d *store.Delivery, ch *store.Channel, n *providers.Notification, r *providers.Receipt) store.Completion {
+// completionOf describes a success for the completer. left is the thread
+// the message was meant for but posted outside of, because the platform no
+// longer holds its root (providers.ErrThreadNotFound); "" when it was not.
+func completionOf(d *store.Delivery, ch *store.Channel, n *providers.Notification, r *providers.Receipt, left string) store.Completion {
 	c := store.Completion{DeliveryID: d.ID, ChannelID: ch.ID, Action: d.Action, PostID: n.Post.ID, TopicID: n.Topic.ID,
 		ClearChannelError: ch.LastError != nil}
 	if r != nil {
 		c.MessageID, c.ThreadID = r.MessageID, r.ThreadID
-		if n.Filter == string(rules.Thread) {
-			// Providers reply into n.ThreadID only under a thread rule.
+		switch {
+		case left != "":
+			// The message roots the topic's thread (r.ThreadID) in place
+			// of the one whose root is gone.
+			c.RepliedTo = left
+		case n.Filter == string(rules.Thread):
+			// Providers reply into n.ThreadID only under a thread rule;
+			// one that posted outside a gone thread by itself reports
+			// the new root as r.ThreadID.
 			c.RepliedTo = n.ThreadID
 		}
 		if len(r.Extra) > 0 {

@@ -135,6 +135,7 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
 	start := e.now()
 	var receipt *providers.Receipt
+	var left string // the thread the message was posted outside of, its root gone
 	switch d.Action {
 	case store.ActionSend:
 		nf, ok := p.(providers.Notifier)
@@ -143,6 +144,18 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 			return false, e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot deliver notifications yet"))
 		}
 		receipt, err = nf.Notify(sctx, target, n)
+		if n.ThreadID != "" && errors.Is(err, providers.ErrThreadNotFound) && ctx.Err() == nil {
+			// The topic's thread root was deleted on the platform, and
+			// every reply into it would fail the same way. Post outside
+			// the thread once, in this attempt and without waiting: the
+			// new message becomes the topic's thread (completionOf).
+			e.log.InfoContext(ctx, "the topic's thread is gone from the platform; posting outside it",
+				"delivery", d.ID, "channel", ch.ID, "provider", d.Provider)
+			left, n.ThreadID = n.ThreadID, ""
+			cancel()
+			sctx, cancel = context.WithTimeout(ctx, e.opts.SendTimeout)
+			receipt, err = nf.Notify(sctx, target, n)
+		}
 	case store.ActionEdit:
 		err = p.(providers.Editor).Edit(sctx, target, receiptOf(pm), n)
 	case store.ActionDelete:
@@ -152,7 +165,7 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 	e.opts.Metrics.observeSend(d.Provider, e.now().Sub(start))
 
 	if err == nil {
-		return false, e.succeed(ctx, d, ch, n, receipt)
+		return false, e.succeed(ctx, d, ch, n, receipt, left)
 	}
 	if ctx.Err() != nil {
 		// Shutdown, not the platform: try again at once on the next start.
@@ -201,8 +214,10 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 }
 
 // succeed records a delivered message, the message id for later edits and
-// the topic's thread, and clears the channel's error.
-func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Channel, n *providers.Notification, r *providers.Receipt) error {
+// the topic's thread, and clears the channel's error. left is the thread
+// the message was posted outside of because its root is gone, "" if none.
+func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Channel, n *providers.Notification,
+	r *providers.Receipt, left string) error {
 	now := e.now().UTC()
 	d.Attempts++
 	d.Status, d.DeliveredAt, d.NextAttemptAt = store.StatusDelivered, &now, nil
@@ -213,7 +228,7 @@ func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Chann
 	if r != nil && r.ThreadID != "" {
 		d.ThreadID = &r.ThreadID
 	}
-	_, err := e.completer.do(ctx, completionOf(d, ch, n, r))
+	_, err := e.completer.do(ctx, completionOf(d, ch, n, r, left))
 	if ch.LastError != nil {
 		e.targets.forget(ch.ID)
 	}
