@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chatsidecar/chatsidecar/discourse"
 	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
 	"github.com/chatsidecar/chatsidecar/providers/matrix/matrixtest"
 	"github.com/chatsidecar/chatsidecar/store/storetest"
@@ -76,5 +77,58 @@ func TestE2E_MatrixThreadEditDelete(t *testing.T) {
 		require.Contains(t, nc["body"], "upgraded, all good")
 		require.Equal(t, "m.room.redaction", redaction.Type)
 		require.Equal(t, inThread.EventID, redaction.Redacts, "the deletion removes the reply")
+	})
+}
+
+// When the topic's thread root disappears from the homeserver, a reply
+// into it is refused (400 M_UNKNOWN, providers.ErrThreadNotFound); the
+// engine posts it outside the thread in the same attempt, and that message
+// roots the topic's thread from then on.
+func TestE2E_MatrixThreadRootGone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		hs := matrixtest.New(t, matrixtest.Options{})
+		const room = "!forum:example.org"
+		hs.AddRoom(matrixtest.Room{ID: room, Joined: true})
+		s.gql(`mutation($s: JSON!) { configureProvider(input: {id: "matrix", enabled: true, settings: $s}) { id } }`,
+			map[string]any{"s": map[string]any{"access_token": matrixtest.DefaultToken, "api_base_url": hs.URL()}}, nil)
+		var out struct{ CreateChannel struct{ ID string } }
+		s.gql(`mutation($d: JSON!) { createChannel(input: {provider: "matrix", name: "forum-room", data: $d}) { id } }`,
+			map[string]any{"d": map[string]any{"name": "forum", "room_id": room}}, &out)
+		ch := out.CreateChannel.ID
+		s.rule(ch, "THREAD", 12)
+
+		send := func(p discourse.Post, n int) deliveryView {
+			t.Helper()
+			code, _ := s.webhook("post_created", discoursetest.PostPayload(p), webhookSecret)
+			require.Equal(t, http.StatusOK, code)
+			d := s.waitDeliveries(ch, n)[0] // newest first
+			require.Equal(t, "DELIVERED", d.Status, "%+v", d)
+			return d
+		}
+		send(post(911, 96, 1, 12, "the release is out"), 1)
+		evs := hs.Events()
+		require.Len(t, evs, 1)
+		require.True(t, hs.Forget(evs[0].EventID), "the root is purged from the room")
+
+		d := send(post(912, 96, 2, 12, "thanks, upgrading now"), 2)
+		require.Equal(t, 1, d.Attempts, "posting outside the gone thread spends no attempt")
+		require.Nil(t, d.LastError)
+		evs = hs.Events()
+		require.Len(t, evs, 1, "the refused reply was not stored")
+		newRoot := evs[0]
+		require.NotContains(t, newRoot.Content, "m.relates_to", "the reply went out top-level: %v", newRoot.Content)
+		require.Contains(t, newRoot.Content["body"], "thanks, upgrading now")
+		require.NotNil(t, d.RemoteID)
+		require.Equal(t, newRoot.EventID, *d.RemoteID)
+
+		send(post(913, 96, 3, 12, "upgraded, all good"), 3)
+		evs = hs.Events()
+		require.Len(t, evs, 2)
+		rel, _ := evs[1].Content["m.relates_to"].(map[string]any)
+		require.NotNil(t, rel, "the next reply is in a thread again: %v", evs[1].Content)
+		require.Equal(t, "m.thread", rel["rel_type"])
+		require.Equal(t, newRoot.EventID, rel["event_id"], "the thread is rooted at the message posted outside the gone one")
 	})
 }
