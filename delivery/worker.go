@@ -154,7 +154,11 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 			left, n.ThreadID = n.ThreadID, ""
 			cancel()
 			sctx, cancel = context.WithTimeout(ctx, e.opts.SendTimeout)
-			receipt, err = nf.Notify(sctx, target, n)
+			if receipt, err = nf.Notify(sctx, target, n); err != nil {
+				// A retry in place (after a 429) finds the thread gone
+				// again and so still records the move on success.
+				n.ThreadID = left
+			}
 		}
 	case store.ActionEdit:
 		err = p.(providers.Editor).Edit(sctx, target, receiptOf(pm), n)
