@@ -84,17 +84,21 @@ func (a *Admin) TestChannel(ctx context.Context, channelID, topicID int64) (*sto
 		ev.TopicID, ev.PostID = &n.Topic.ID, &n.Post.ID
 	}
 	d := &store.Delivery{ChannelID: ch.ID, Provider: ch.Provider, Action: store.ActionSend, Filter: "watch"}
+	var local *Local
 	err = in.opts.Store.InTx(ctx, func(q *store.Queries) error {
 		if err := q.InsertEvents(ctx, []*store.ForumEvent{ev}); err != nil {
 			return err
 		}
 		d.EventID = ev.ID
-		return a.Engine.Enqueue(ctx, q, []*store.Delivery{d})
+		local, err = a.Engine.Enqueue(ctx, q, []*store.Delivery{d}, map[int64]*providers.Notification{ev.ID: &n})
+		return err
 	})
 	if err != nil {
+		a.Engine.Release(local)
 		return nil, err
 	}
 	a.Engine.Queued(d)
+	a.Engine.Dispatch(local)
 	return d, nil
 }
 

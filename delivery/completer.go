@@ -18,10 +18,26 @@ import (
 // guarantee that a restart sends nothing twice). A group that fails is
 // recorded again one success at a time, so one bad record cannot fail the
 // others.
-func newCompleter(st *store.Store, now func() time.Time) *batcher[store.Completion, struct{}] {
+//
+// The jobs of deliveries a local worker sent (Completion.JobID) are deleted
+// in the same transaction: they only stood by in case this process died.
+func newCompleter(st *store.Store, now func() time.Time,
+	deleteJobs func(ctx context.Context, q *store.Queries, ids []int64) ([]int64, error)) *batcher[store.Completion, struct{}] {
 	return newBatcher(func(ctx context.Context, cs []store.Completion) ([]struct{}, error) {
 		at := now().UTC()
-		err := st.InTx(ctx, func(q *store.Queries) error { return q.CompleteDeliveries(ctx, cs, at) })
+		var jobs []int64
+		for _, c := range cs {
+			if c.JobID != 0 {
+				jobs = append(jobs, c.JobID)
+			}
+		}
+		err := st.InTx(ctx, func(q *store.Queries) error {
+			if err := q.CompleteDeliveries(ctx, cs, at); err != nil {
+				return err
+			}
+			_, err := deleteJobs(ctx, q, jobs)
+			return err
+		})
 		return make([]struct{}, len(cs)), err
 	}, true)
 }

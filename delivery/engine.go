@@ -65,6 +65,11 @@ type Options struct {
 	// worker takes it over, which is how jobs of a killed process resume
 	// (default 2 min; must exceed SendTimeout).
 	RescueAfter time.Duration
+	// Lease is how long the queue job of a delivery this process sends
+	// itself stays out of every worker's reach (default 30 s). After a
+	// crash, any replica sends such a delivery once its lease ends; a
+	// process renews the leases of deliveries it is still sending.
+	Lease time.Duration
 	// WorkDisabled makes an insert-only engine (for the CLI and tests).
 	WorkDisabled bool
 	// Limits returns the per-channel minimum interval between messages
@@ -102,6 +107,9 @@ func (o *Options) defaults() {
 	}
 	if o.RescueAfter <= o.SendTimeout {
 		o.RescueAfter = o.SendTimeout + time.Minute
+	}
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
 	}
 	if o.Limits == nil {
 		o.Limits = DefaultChannelInterval
@@ -143,7 +151,10 @@ type Engine struct {
 	loader   *batcher[int64, *store.Work]
 	inserter *river.Client[*sql.Tx]
 	runner   runner
-	pool     *pgxpool.Pool
+	// local runs the deliveries this process accepted; nil without
+	// workers.
+	local *localQueue
+	pool  *pgxpool.Pool
 	now      func() time.Time
 }
 
@@ -159,6 +170,10 @@ type runner interface {
 // delivery row is the truth, so a retried job sees its latest state.
 type jobArgs struct {
 	DeliveryID int64 `json:"delivery_id"`
+	// Prior is how many attempts were made before this job existed (a
+	// local worker tried and handed the delivery over), so the backoff
+	// goes on from there.
+	Prior int `json:"prior,omitempty"`
 }
 
 func (jobArgs) Kind() string { return "chatsidecar.delivery" }
@@ -177,7 +192,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		targets: newTargetCache(opts.Store, time.Now),
 		now:     time.Now,
 	}
-	e.completer = newCompleter(opts.Store, e.now)
+	e.completer = newCompleter(opts.Store, e.now, e.deleteJobs)
 	e.holds = make(chan struct{}, max(1, opts.Workers/4))
 	e.loader = newLoader(opts.Store)
 	e.broker = NewBroker(opts.Store, opts.DatabaseURL, opts.Logger, opts.Metrics)
@@ -231,6 +246,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 				return nil, err
 			}
 			e.runner = c
+			e.local = newLocalQueue(opts.Workers)
 		}
 	default:
 		if opts.WorkDisabled {
@@ -241,6 +257,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		if !opts.WorkDisabled {
 			e.runner = e.inserter
+			e.local = newLocalQueue(opts.Workers)
 		}
 	}
 	return e, nil
@@ -261,6 +278,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.completer.start(2)
 	e.loader.start(2)
+	e.startLocal(ctx)
 	// River derives the jobs' contexts from this one and cancels them
 	// when it ends; shutdown is Stop's job, which lets running
 	// deliveries finish first.
@@ -273,6 +291,7 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Stop(ctx context.Context) error {
 	var err error
 	if e.runner != nil {
+		e.stopLocal(ctx)
 		if err = e.runner.Stop(ctx); err != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			err = errors.Join(err, e.runner.StopAndCancel(cctx))
@@ -289,10 +308,16 @@ func (e *Engine) Stop(ctx context.Context) error {
 }
 
 // Enqueue stores deliveries and their jobs in the caller's transaction.
-// The deliveries must be new (status QUEUED); their ids are set.
-func (e *Engine) Enqueue(ctx context.Context, q *store.Queries, ds []*store.Delivery) error {
+// The deliveries must be new (status QUEUED); their ids are set. notes
+// gives the notification of each event by id, as the caller built it;
+// deliveries of those events go to this process's workers while they
+// have room (the returned Local, which the caller passes to Dispatch
+// after the commit or to Release after a rollback). The others, and all
+// of them without notes, wait for a queue worker on any replica.
+func (e *Engine) Enqueue(ctx context.Context, q *store.Queries, ds []*store.Delivery,
+	notes map[int64]*providers.Notification) (*Local, error) {
 	if len(ds) == 0 {
-		return nil
+		return nil, nil
 	}
 	for _, d := range ds {
 		if d.Status == "" {
@@ -300,12 +325,23 @@ func (e *Engine) Enqueue(ctx context.Context, q *store.Queries, ds []*store.Deli
 		}
 	}
 	if err := q.InsertDeliveries(ctx, ds); err != nil {
-		return err
+		return nil, err
 	}
 	if err := e.notifyQueued(ctx, q, ds); err != nil {
-		return err
+		return nil, err
 	}
-	return e.insertJobs(ctx, q, ds, 0)
+	room := 0
+	if len(notes) > 0 {
+		room = e.local.reserve(len(ds))
+	}
+	local, err := e.insertJobs(ctx, q, ds, notes, room)
+	if err != nil {
+		if room > 0 {
+			e.local.load.Add(-int64(room))
+		}
+		return nil, err
+	}
+	return local, nil
 }
 
 // notifyQueued announces new or re-queued deliveries on PostgreSQL inside
@@ -337,23 +373,56 @@ func (e *Engine) Queued(ds ...*store.Delivery) {
 	e.Published(ds...)
 }
 
-func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.Delivery, delay time.Duration) error {
+// insertJobs inserts the jobs of ds. The first room deliveries with a
+// note are local: their jobs wait one lease, and the returned Local
+// carries what their workers need (read in the same transaction). The
+// caller reserved room and releases it if this fails.
+func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.Delivery,
+	notes map[int64]*providers.Notification, room int) (*Local, error) {
 	tx, err := q.SQLTx()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	lease := e.now().Add(e.opts.Lease)
 	params := make([]river.InsertManyParams, len(ds))
+	local := make([]int, 0, room)
 	for i, d := range ds {
 		opts := &river.InsertOpts{Queue: queueName, MaxAttempts: e.opts.MaxAttempts}
-		if delay > 0 {
-			opts.ScheduledAt = e.now().Add(delay)
+		if len(local) < room && notes[d.EventID] != nil {
+			opts.ScheduledAt = lease
+			local = append(local, i)
 		}
 		params[i] = river.InsertManyParams{Args: jobArgs{DeliveryID: d.ID}, InsertOpts: opts}
 	}
-	if _, err := e.inserter.InsertManyTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("delivery: enqueue: %w", err)
+	res, err := e.inserter.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return nil, fmt.Errorf("delivery: enqueue: %w", err)
 	}
-	return nil
+	if len(local) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(local))
+	for k, i := range local {
+		ids[k] = ds[i].ID
+	}
+	facts, err := q.LoadWorkFacts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	l := &Local{tasks: make([]*task, len(local))}
+	for k, i := range local {
+		d := ds[i]
+		f := facts[d.ID]
+		t := &task{w: &store.Work{Delivery: *d, EarlierPending: f.EarlierPending, TopicThread: f.TopicThread},
+			note: notes[d.EventID], lease: lease}
+		t.jobID.Store(res[i].Job.ID)
+		l.tasks[k] = t
+	}
+	// Room not used (deliveries without a note) goes back.
+	if unused := room - len(local); unused > 0 {
+		e.local.load.Add(-int64(unused))
+	}
+	return l, nil
 }
 
 // Published tells the broker about deliveries a committed transaction
@@ -387,7 +456,8 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
 		if err := e.notifyQueued(ctx, q, []*store.Delivery{d}); err != nil {
 			return err
 		}
-		return e.insertJobs(ctx, q, []*store.Delivery{d}, 0)
+		_, err = e.insertJobs(ctx, q, []*store.Delivery{d}, nil, 0)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -401,7 +471,9 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
 type backoff struct{ base, max time.Duration }
 
 func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
-	return time.Now().Add(b.delay(job.Attempt, rand.Float64()))
+	var args jobArgs
+	_ = json.Unmarshal(job.EncodedArgs, &args)
+	return time.Now().Add(b.delay(job.Attempt+args.Prior, rand.Float64()))
 }
 
 // delay is the wait after the given (1-based) failed attempt, for a jitter

@@ -203,6 +203,7 @@ type postItem struct {
 	site                    *discourse.Site
 	hidden                  discourse.HiddenTags
 	done                    chan itemResult
+	note                    *providers.Notification
 
 	ev *store.ForumEvent
 	ds []*store.Delivery
@@ -274,9 +275,21 @@ func (in *Intake) writeBatch(batch []*postItem) {
 			others = append(others, it)
 		}
 	}
-	if err := in.persist(ctx, creates); err != nil {
+	// Deliveries this process sends itself go to its workers once every
+	// item is answered, so QUEUED is announced before any SENDING.
+	var locals []*Local
+	persist := func(items []*postItem) error {
+		l, err := in.persist(ctx, items)
+		if err != nil {
+			in.opts.Engine.Release(l)
+			return err
+		}
+		locals = append(locals, l)
+		return nil
+	}
+	if err := persist(creates); err != nil {
 		for _, it := range creates {
-			in.finish(it, in.persist(ctx, []*postItem{it}))
+			in.finish(it, persist([]*postItem{it}))
 		}
 	} else {
 		for _, it := range creates {
@@ -284,7 +297,10 @@ func (in *Intake) writeBatch(batch []*postItem) {
 		}
 	}
 	for _, it := range others {
-		in.finish(it, in.persist(ctx, []*postItem{it}))
+		in.finish(it, persist([]*postItem{it}))
+	}
+	for _, l := range locals {
+		in.opts.Engine.Dispatch(l)
 	}
 }
 
@@ -302,13 +318,15 @@ func (in *Intake) finish(it *postItem, err error) {
 }
 
 // persist stores items in one transaction: their events (duplicates
-// skipped), their deliveries and the deliveries' jobs.
-func (in *Intake) persist(ctx context.Context, items []*postItem) error {
+// skipped), their deliveries and the deliveries' jobs. The Local it
+// returns goes to Engine.Dispatch after the commit, or to Engine.Release
+// when persist fails.
+func (in *Intake) persist(ctx context.Context, items []*postItem) (*Local, error) {
 	if len(items) == 0 {
-		return nil
+		return nil, nil
 	}
 	if err := in.loadFacts(ctx, items); err != nil {
-		return err
+		return nil, err
 	}
 	kinds := map[string]providers.EventKind{
 		EventPostCreated: providers.PostCreated, EventPostEdited: providers.PostEdited, EventPostDestroyed: providers.PostDeleted,
@@ -319,14 +337,16 @@ func (in *Intake) persist(ctx context.Context, items []*postItem) error {
 		n := BuildNotification(kinds[it.event], in.forum(it.site, it.hidden, it.instance), p, it.facts)
 		payload, err := json.Marshal(&n)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		it.note = &n
 		topicID, postID := p.TopicID, p.ID
 		it.ev = &store.ForumEvent{Kind: it.event, DedupeKey: dedupeKey(it.event, p.ID, p.Version, nil), Source: it.source,
 			TopicID: &topicID, PostID: &postID, Payload: string(payload)}
 		evs[i] = it.ev
 	}
-	return in.opts.Store.InTx(ctx, func(q *store.Queries) error {
+	var local *Local
+	err := in.opts.Store.InTx(ctx, func(q *store.Queries) error {
 		idx, channels, err := in.currentIndex(ctx, q)
 		if err != nil {
 			return err
@@ -343,6 +363,7 @@ func (in *Intake) persist(ctx context.Context, items []*postItem) error {
 			return err
 		}
 		var all []*store.Delivery
+		notes := make(map[int64]*providers.Notification, len(items))
 		for _, it := range items {
 			if it.ev.ID == 0 {
 				it.ds = nil
@@ -352,9 +373,12 @@ func (in *Intake) persist(ctx context.Context, items []*postItem) error {
 				d.EventID = it.ev.ID
 			}
 			all = append(all, it.ds...)
+			notes[it.ev.ID] = it.note
 		}
-		return in.opts.Engine.Enqueue(ctx, q, all)
+		local, err = in.opts.Engine.Enqueue(ctx, q, all, notes)
+		return err
 	})
+	return local, err
 }
 
 // loadFacts fills in the stored topic facts of items that have none, with

@@ -31,11 +31,16 @@ func (w *worker) Timeout(*river.Job[jobArgs]) time.Duration { return -1 }
 // limit; longer waits snooze the job and free the worker.
 const maxRateWait = 2 * time.Second
 
-// work performs one delivery attempt. It returns nil when the job is done
-// (delivered, failed for good, or nothing left to do), a River snooze to
-// try later without spending an attempt, or an error to retry with
+// work runs River's job of a delivery. It returns nil when the job is
+// done (delivered, failed for good, or nothing left to do), a River snooze
+// to try later without spending an attempt, or an error to retry with
 // backoff.
-func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
+func (e *Engine) work(ctx context.Context, id int64, jobLast bool) error {
+	if e.local.holding(id) {
+		// This process is sending it (its lease ended while it waited
+		// for a slow platform): wait for the outcome.
+		return river.JobSnooze(e.opts.Lease)
+	}
 	w, err := e.loader.do(ctx, id)
 	if err != nil {
 		return err
@@ -43,7 +48,15 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	if w == nil {
 		return nil // its channel was deleted
 	}
+	return e.run(ctx, &task{w: w, jobLast: jobLast})
+}
+
+// run performs one delivery attempt, for River's job or a local worker;
+// it returns what work does.
+func (e *Engine) run(ctx context.Context, t *task) error {
+	w := t.w
 	d := &w.Delivery
+	lastAttempt := t.jobLast || d.Attempts+1 >= e.opts.MaxAttempts
 	if d.Terminal() {
 		// A crash after the outcome was saved and before the job was
 		// completed: the message went out, do not send it twice.
@@ -58,7 +71,7 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	}
 	p, ok := e.opts.Registry.Get(d.Provider)
 	if !ok {
-		return e.finish(ctx, d, ch, store.StatusCancelled, fmt.Errorf("provider %q is not built into this server", d.Provider))
+		return e.finish(ctx, t, ch, store.StatusCancelled, fmt.Errorf("provider %q is not built into this server", d.Provider))
 	}
 	pc, err := e.targets.provider(ctx, d.Provider)
 	if err != nil {
@@ -73,21 +86,23 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 	}
 
 	var n providers.Notification
-	if err := json.Unmarshal([]byte(w.Payload), &n); err != nil {
-		return e.finish(ctx, d, ch, store.StatusFailed, fmt.Errorf("stored event %d is unreadable: %w", d.EventID, err))
+	if t.note != nil {
+		n = *t.note // shared by the event's deliveries: a copy to change
+	} else if err := json.Unmarshal([]byte(w.Payload), &n); err != nil {
+		return e.finish(ctx, t, ch, store.StatusFailed, fmt.Errorf("stored event %d is unreadable: %w", d.EventID, err))
 	}
 	n.Filter = d.Filter
 
 	var pm *store.PostMessage
 	if d.Action != store.ActionSend {
 		if _, ok := p.(providers.Editor); !ok {
-			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot change sent messages"))
+			return e.finish(ctx, t, ch, store.StatusCancelled, errors.New("the platform cannot change sent messages"))
 		}
 		// The send came first (waitTurn), so no message now means the
 		// send failed or the platform gave no id to change.
 		pm, err = e.store.GetPostMessage(ctx, ch.ID, n.Post.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			return e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the post never reached this channel as a message that can be changed"))
+			return e.finish(ctx, t, ch, store.StatusCancelled, errors.New("the post never reached this channel as a message that can be changed"))
 		}
 		if err != nil {
 			return err
@@ -112,7 +127,7 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 				return river.JobSnooze(wait)
 			}
 		}
-		again, err := e.attempt(ctx, d, ch, p, target, &n, pm, lastAttempt)
+		again, err := e.attempt(ctx, t, ch, p, target, &n, pm, lastAttempt)
 		if !again {
 			return err
 		}
@@ -123,8 +138,9 @@ func (e *Engine) work(ctx context.Context, id int64, lastAttempt bool) error {
 // again asks the caller to try once more in place: the platform rate
 // limited the channel for a short while, and the caller waits that out
 // (or snoozes the job when too many workers are waiting already).
-func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Channel, p providers.Provider,
+func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p providers.Provider,
 	target *providers.Target, n *providers.Notification, pm *store.PostMessage, lastAttempt bool) (again bool, err error) {
+	d := &t.w.Delivery
 	// SENDING is announced, not stored: it lasts as long as one platform
 	// call, and after a crash the stored QUEUED or RETRYING says truly
 	// that the delivery will be tried again.
@@ -141,7 +157,7 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 		nf, ok := p.(providers.Notifier)
 		if !ok {
 			cancel()
-			return false, e.finish(ctx, d, ch, store.StatusCancelled, errors.New("the platform cannot deliver notifications yet"))
+			return false, e.finish(ctx, t, ch, store.StatusCancelled, errors.New("the platform cannot deliver notifications yet"))
 		}
 		receipt, err = nf.Notify(sctx, target, n)
 		if n.ThreadID != "" && errors.Is(err, providers.ErrThreadNotFound) && ctx.Err() == nil {
@@ -169,7 +185,7 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 	e.opts.Metrics.observeSend(d.Provider, e.now().Sub(start))
 
 	if err == nil {
-		return false, e.succeed(ctx, d, ch, n, receipt, left)
+		return false, e.succeed(ctx, t, ch, n, receipt, left)
 	}
 	if ctx.Err() != nil {
 		// Shutdown, not the platform: try again at once on the next start.
@@ -199,10 +215,10 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 		return true, nil
 	case permanent:
 		d.Attempts++
-		return false, e.finish(ctx, d, ch, store.StatusFailed, err)
+		return false, e.finish(ctx, t, ch, store.StatusFailed, err)
 	case lastAttempt:
 		d.Attempts++
-		return false, e.finish(ctx, d, ch, store.StatusFailed, err)
+		return false, e.finish(ctx, t, ch, store.StatusFailed, err)
 	default:
 		d.Attempts++
 		d.Status = store.StatusRetrying
@@ -220,8 +236,9 @@ func (e *Engine) attempt(ctx context.Context, d *store.Delivery, ch *store.Chann
 // succeed records a delivered message, the message id for later edits and
 // the topic's thread, and clears the channel's error. left is the thread
 // the message was posted outside of because its root is gone, "" if none.
-func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Channel, n *providers.Notification,
+func (e *Engine) succeed(ctx context.Context, t *task, ch *store.Channel, n *providers.Notification,
 	r *providers.Receipt, left string) error {
+	d := &t.w.Delivery
 	now := e.now().UTC()
 	d.Attempts++
 	d.Status, d.DeliveredAt, d.NextAttemptAt = store.StatusDelivered, &now, nil
@@ -232,13 +249,16 @@ func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Chann
 	if r != nil && r.ThreadID != "" {
 		d.ThreadID = &r.ThreadID
 	}
-	_, err := e.completer.do(ctx, completionOf(d, ch, n, r, left))
+	c := completionOf(d, ch, n, r, left)
+	c.JobID = t.jobID.Load()
+	_, err := e.completer.do(ctx, c)
 	if ch.LastError != nil {
 		e.targets.forget(ch.ID)
 	}
 	if err != nil {
 		return err
 	}
+	t.jobID.CompareAndSwap(c.JobID, 0)
 	e.opts.Metrics.delivery(d.Provider, "delivered")
 	e.opts.Metrics.observeLatency(d.Provider, now.Sub(d.CreatedAt))
 	e.Published(d)
@@ -247,12 +267,19 @@ func (e *Engine) succeed(ctx context.Context, d *store.Delivery, ch *store.Chann
 
 // finish ends a delivery without success: FAILED records the error on the
 // delivery and the channel, CANCELLED only on the delivery.
-func (e *Engine) finish(ctx context.Context, d *store.Delivery, ch *store.Channel, status string, cause error) error {
+func (e *Engine) finish(ctx context.Context, t *task, ch *store.Channel, status string, cause error) error {
+	d := &t.w.Delivery
 	d.Status, d.NextAttemptAt = status, nil
 	setError(d, cause)
+	job := t.jobID.Load()
 	err := e.store.InTx(ctx, func(q *store.Queries) error {
 		if err := q.SaveDelivery(ctx, d); err != nil {
 			return err
+		}
+		if job != 0 {
+			if _, err := e.deleteJobs(ctx, q, []int64{job}); err != nil {
+				return err
+			}
 		}
 		if status == store.StatusFailed {
 			return q.SetChannelError(ctx, ch.ID, &store.ChannelError{
@@ -264,6 +291,7 @@ func (e *Engine) finish(ctx context.Context, d *store.Delivery, ch *store.Channe
 	if err != nil {
 		return err
 	}
+	t.jobID.CompareAndSwap(job, 0)
 	e.opts.Metrics.delivery(d.Provider, map[string]string{store.StatusFailed: "failed", store.StatusCancelled: "cancelled"}[status])
 	e.Published(d)
 	e.log.WarnContext(ctx, "delivery ended without success", "delivery", d.ID, "channel", ch.ID,

@@ -467,6 +467,46 @@ func (q *Queries) LoadWorks(ctx context.Context, ids []int64) (map[int64]*Work, 
 	return out, nil
 }
 
+// WorkFacts is what a worker needs to know about a delivery besides the
+// delivery and its event: whether it must wait its turn and its topic's
+// thread (see Work).
+type WorkFacts struct {
+	EarlierPending bool
+	TopicThread    string
+}
+
+// LoadWorkFacts reads the WorkFacts of many deliveries in one query. The
+// engine reads them in the transaction that queues deliveries it will send
+// itself, where the deliveries and their events are already in hand.
+func (q *Queries) LoadWorkFacts(ctx context.Context, ids []int64) (map[int64]WorkFacts, error) {
+	out := make(map[int64]WorkFacts, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID             int64
+		EarlierPending bool
+		TopicThread    *string
+	}
+	err := q.conn(ctx).Raw(`SELECT d.id,
+		EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = d.channel_id AND p.topic_id = d.topic_id
+			AND p.id < d.id AND p.status IN (?, ?, ?)) AS earlier_pending,
+		(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = d.channel_id AND t.topic_id = d.topic_id) AS topic_thread
+		FROM deliveries d WHERE d.id IN ?`,
+		StatusQueued, StatusSending, StatusRetrying, ids).Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		f := WorkFacts{EarlierPending: r.EarlierPending}
+		if r.TopicThread != nil {
+			f.TopicThread = *r.TopicThread
+		}
+		out[r.ID] = f
+	}
+	return out, nil
+}
+
 // Completion is one delivery the platform confirmed.
 type Completion struct {
 	DeliveryID int64
@@ -484,6 +524,9 @@ type Completion struct {
 	Extra     string // provider-specific JSON for later edits
 	// ClearChannelError clears the channel's last error: the channel works.
 	ClearChannelError bool
+	// JobID is the queue job to delete with the record, 0 for none. The
+	// store does not touch the queue's tables; the caller does.
+	JobID int64
 }
 
 // CompleteDeliveries records confirmed deliveries with a few multi-row

@@ -1,0 +1,383 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/chatsidecar/chatsidecar/providers"
+	"github.com/chatsidecar/chatsidecar/store"
+)
+
+// Local dispatch: a process sends the deliveries it accepted itself.
+//
+// Every delivery still gets its River job in the intake transaction, so an
+// accepted webhook survives a crash. But when this process has workers and
+// room, the job is inserted scheduled one lease ahead, and the committed
+// delivery, with the notification intake already built, goes straight to a
+// local worker. River neither fetches nor completes it: the completion
+// deletes the job in the transaction that records the outcome. Only when
+// the process dies does the job become due, and then any replica sends
+// the delivery (the job sees a terminal delivery and does nothing if the
+// outcome was recorded). This saves the queue's fetch and completion and
+// the re-read of the delivery, which were most of the database work per
+// message, and the wait for River to hear of a new job.
+//
+// A delivery that cannot finish at once (a transient failure, a rate-limit
+// pause too long to wait out, an earlier post of its topic still pending)
+// is handed over to River: its job is replaced by one due when the next
+// try should happen. A local delivery that runs long gets its lease
+// renewed, so no other replica starts it meanwhile.
+
+// task is one delivery as a worker runs it.
+type task struct {
+	w *store.Work
+	// note is the event's notification as intake built it; nil means
+	// decode w.Payload. Workers copy it before changing fields.
+	note *providers.Notification
+	// jobID is the River job this process holds back while it sends the
+	// delivery itself; 0 when River runs the job. Set to 0 once the
+	// transaction that records the outcome deleted the job. The lease
+	// renewer replaces it while the worker runs, hence atomic.
+	jobID atomic.Int64
+	// lease is when the held job becomes due; only the renewer moves it.
+	lease time.Time
+	// jobLast says River runs its last attempt of the job.
+	jobLast bool
+}
+
+// Local is the deliveries one transaction queued that this process sends
+// itself once the transaction commits (Engine.Dispatch), or gives up if
+// it rolls back (Engine.Release).
+type Local struct{ tasks []*task }
+
+// Len is how many deliveries go to local workers.
+func (l *Local) Len() int {
+	if l == nil {
+		return 0
+	}
+	return len(l.tasks)
+}
+
+// localQueue holds the tasks of local dispatch.
+type localQueue struct {
+	q chan *task
+	// load counts tasks reserved, queued or running, at most cap(q), so
+	// Dispatch never blocks.
+	load atomic.Int64
+
+	mu       sync.Mutex
+	inflight map[int64]*task // by delivery id
+	stopping bool
+
+	stop   chan struct{}
+	ctx    context.Context // of the tasks; cancelled when Stop runs out of time
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newLocalQueue(workers int) *localQueue {
+	return &localQueue{q: make(chan *task, workers*4), inflight: make(map[int64]*task), stop: make(chan struct{})}
+}
+
+// reserve claims room for up to n tasks and returns how many it got.
+func (l *localQueue) reserve(n int) int {
+	if l == nil {
+		return 0
+	}
+	for {
+		cur := l.load.Load()
+		k := min(int64(n), int64(cap(l.q))-cur)
+		if k <= 0 {
+			return 0
+		}
+		if l.load.CompareAndSwap(cur, cur+k) {
+			return int(k)
+		}
+	}
+}
+
+// holding reports whether a local worker has the delivery, so River's
+// copy of its job must not run now.
+func (l *localQueue) holding(id int64) bool {
+	if l == nil {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.inflight[id]
+	return ok
+}
+
+func (l *localQueue) untrack(t *task) {
+	l.mu.Lock()
+	delete(l.inflight, t.w.ID)
+	l.mu.Unlock()
+	l.load.Add(-1)
+}
+
+// Dispatch gives the deliveries of a committed transaction to local
+// workers. When the engine is stopping, their jobs are made due at once
+// instead, so the next process sends them without waiting for the lease.
+func (e *Engine) Dispatch(l *Local) {
+	if l.Len() == 0 {
+		return
+	}
+	lq := e.local
+	lq.mu.Lock()
+	if lq.stopping {
+		lq.mu.Unlock()
+		e.handover(context.Background(), l.tasks, time.Time{}, false)
+		for range l.tasks {
+			lq.load.Add(-1)
+		}
+		return
+	}
+	for _, t := range l.tasks {
+		lq.inflight[t.w.ID] = t
+		lq.q <- t // never blocks: reserve bounds the load by the capacity
+	}
+	lq.mu.Unlock()
+}
+
+// Release gives up the local room of a transaction that rolled back.
+func (e *Engine) Release(l *Local) {
+	if l.Len() == 0 {
+		return
+	}
+	e.local.load.Add(-int64(len(l.tasks)))
+}
+
+// startLocal starts the local workers and the lease renewer.
+func (e *Engine) startLocal(ctx context.Context) {
+	lq := e.local
+	lq.ctx, lq.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	lq.wg.Add(e.opts.Workers + 1)
+	for range e.opts.Workers {
+		go func() {
+			defer lq.wg.Done()
+			for {
+				// Stop wins over queued tasks: Stop hands those over.
+				select {
+				case <-lq.stop:
+					return
+				default:
+				}
+				select {
+				case t := <-lq.q:
+					e.runLocal(t)
+				case <-lq.stop:
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		defer lq.wg.Done()
+		tick := time.NewTicker(e.opts.Lease / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-lq.stop:
+				return
+			case <-tick.C:
+				e.renewLeases(lq.ctx)
+			}
+		}
+	}()
+}
+
+// stopLocal lets running local deliveries finish until ctx ends, then
+// cancels them; deliveries not started yet are handed to River at once.
+func (e *Engine) stopLocal(ctx context.Context) {
+	lq := e.local
+	lq.mu.Lock()
+	lq.stopping = true
+	lq.mu.Unlock()
+	close(lq.stop)
+	done := make(chan struct{})
+	go func() { lq.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		lq.cancel()
+		<-done
+	}
+	lq.cancel()
+	var rest []*task
+	for {
+		select {
+		case t := <-lq.q:
+			rest = append(rest, t)
+			continue
+		default:
+		}
+		break
+	}
+	for _, t := range rest {
+		lq.untrack(t)
+	}
+	e.handover(context.WithoutCancel(ctx), rest, time.Time{}, false)
+}
+
+// runLocal runs one local delivery and settles its job.
+func (e *Engine) runLocal(t *task) {
+	ctx := e.local.ctx
+	err := e.run(ctx, t)
+	var snooze *river.JobSnoozeError
+	switch {
+	case err == nil:
+		if id := t.jobID.Load(); id != 0 {
+			// Finished without recording an outcome (its channel is
+			// gone, say): the job has nothing left to do.
+			e.dropJobs(ctx, []int64{id})
+		}
+		e.local.untrack(t)
+	case errors.As(err, &snooze):
+		e.local.untrack(t)
+		e.handover(ctx, []*task{t}, e.now().Add(snooze.Duration), false)
+	default:
+		e.local.untrack(t)
+		b := backoff{base: e.opts.RetryBase, max: e.opts.RetryMax}
+		e.handover(ctx, []*task{t}, e.now().Add(b.delay(max(1, t.w.Attempts), rand.Float64())), false)
+	}
+}
+
+// handover replaces the held jobs of tasks with jobs River runs at at (at
+// once when at is zero or past). A job River already started is left to
+// it. On failure the held jobs stay, and run when their lease ends. renew
+// is the lease renewer, which runs beside the workers and so must not
+// read the deliveries they change.
+func (e *Engine) handover(ctx context.Context, ts []*task, at time.Time, renew bool) {
+	if len(ts) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
+	defer cancel()
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
+		return e.replaceJobs(ctx, q, ts, at, renew)
+	})
+	if err != nil {
+		e.log.Warn("could not hand deliveries over to the queue; they run when their lease ends",
+			"deliveries", len(ts), "error", err)
+	}
+}
+
+// replaceJobs deletes the held jobs of ts and inserts, for each one that
+// was still waiting, a job due at at carrying the attempts made so far
+// (none when renewing: the worker that owns the count is running).
+func (e *Engine) replaceJobs(ctx context.Context, q *store.Queries, ts []*task, at time.Time, renew bool) error {
+	byJob := make(map[int64]*task, len(ts))
+	ids := make([]int64, 0, len(ts))
+	for _, t := range ts {
+		if id := t.jobID.Load(); id != 0 {
+			byJob[id] = t
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	deleted, err := e.deleteJobs(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	var params []river.InsertManyParams
+	var moved []*task
+	var old []int64
+	for _, id := range deleted {
+		t := byJob[id]
+		prior := 0
+		if !renew {
+			prior = t.w.Attempts
+		}
+		opts := &river.InsertOpts{Queue: queueName, MaxAttempts: max(1, e.opts.MaxAttempts-prior)}
+		if at.After(e.now()) {
+			opts.ScheduledAt = at
+		}
+		params = append(params, river.InsertManyParams{
+			Args: jobArgs{DeliveryID: t.w.ID, Prior: prior}, InsertOpts: opts})
+		moved = append(moved, t)
+		old = append(old, id)
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	tx, err := q.SQLTx()
+	if err != nil {
+		return err
+	}
+	res, err := e.inserter.InsertManyTx(ctx, tx, params)
+	if err != nil {
+		return err
+	}
+	for i, t := range moved {
+		// A worker that recorded its outcome meanwhile zeroed the id;
+		// the new job then runs once and finds nothing to do.
+		t.jobID.CompareAndSwap(old[i], res[i].Job.ID)
+	}
+	return nil
+}
+
+// deleteJobs deletes queue jobs that are not running and returns the ids
+// it deleted; a job River is running (or another transaction holds) is
+// left alone.
+func (e *Engine) deleteJobs(ctx context.Context, q *store.Queries, ids []int64) ([]int64, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	tx, err := q.SQLTx()
+	if err != nil {
+		return nil, err
+	}
+	res, err := e.inserter.JobDeleteManyTx(ctx, tx, river.NewJobDeleteManyParams().IDs(ids...).First(len(ids)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(res.Jobs))
+	for i, j := range res.Jobs {
+		out[i] = j.ID
+	}
+	return out, nil
+}
+
+// dropJobs deletes jobs in a transaction of their own. A job that stays
+// runs later, finds its delivery finished and does nothing.
+func (e *Engine) dropJobs(ctx context.Context, ids []int64) {
+	err := e.store.InTx(context.WithoutCancel(ctx), func(q *store.Queries) error {
+		_, err := e.deleteJobs(ctx, q, ids)
+		return err
+	})
+	if err != nil {
+		e.log.Warn("could not delete finished jobs; they run once and find nothing to do", "jobs", len(ids), "error", err)
+	}
+}
+
+// renewLeases moves the jobs of local deliveries whose lease ends within
+// half a lease one lease ahead, so no replica starts a delivery this
+// process is still sending (a slow platform, a long rate-limit wait).
+func (e *Engine) renewLeases(ctx context.Context) {
+	now := e.now()
+	lq := e.local
+	lq.mu.Lock()
+	var due []*task
+	for _, t := range lq.inflight {
+		if t.jobID.Load() != 0 && t.lease.Sub(now) < e.opts.Lease/2 {
+			due = append(due, t)
+		}
+	}
+	lq.mu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	until := now.Add(e.opts.Lease)
+	e.handover(ctx, due, until, true)
+	for _, t := range due {
+		t.lease = until
+	}
+}
