@@ -155,7 +155,7 @@ type Engine struct {
 	// workers.
 	local *localQueue
 	pool  *pgxpool.Pool
-	now      func() time.Time
+	now   func() time.Time
 }
 
 // runner is the part of a River client the engine starts and stops; the
