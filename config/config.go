@@ -57,6 +57,10 @@ type Config struct {
 	// DeliveryWorkers is how many deliveries this process runs at once;
 	// 0 makes an intake-only replica that leaves delivery to others.
 	DeliveryWorkers int
+	// DeliveryLease is how long a delivery this process accepted and
+	// sends itself is out of other workers' reach; after a crash, any
+	// replica sends it once the lease ends (delivery.Options.Lease).
+	DeliveryLease time.Duration
 	// CatchUpInterval is how often missed posts are looked for through
 	// the Discourse API (only when the API is configured).
 	CatchUpInterval time.Duration
@@ -148,6 +152,14 @@ func variables() []variable {
 				return errors.New("must be an integer between 0 and 10000")
 			}
 			c.DeliveryWorkers = n
+			return nil
+		}},
+		{"CHATSIDECAR_DELIVERY_LEASE", "delivery-lease", "30s", "how long a delivery this process accepted is reserved for its own workers; after a crash another replica (or the restart) sends it once this passes", func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 100*time.Millisecond || d > time.Hour {
+				return errors.New("must be a duration between 100ms and 1h, such as 30s")
+			}
+			c.DeliveryLease = d
 			return nil
 		}},
 		{"CHATSIDECAR_CATCHUP_INTERVAL", "catchup-interval", "5m", "how often to look for posts whose webhook never arrived (needs the Discourse API)", func(c *Config, v string) error {
