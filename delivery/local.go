@@ -81,8 +81,14 @@ type localQueue struct {
 	wg     sync.WaitGroup
 }
 
+// localBacklog is how many local tasks may wait per worker. A burst
+// beyond it waits for River instead, which any replica can take; within
+// it, memory is the bound (a task is a delivery row and a pointer to its
+// event's notification, well under 1 KiB).
+const localBacklog = 40
+
 func newLocalQueue(workers int) *localQueue {
-	return &localQueue{q: make(chan *task, workers*4), inflight: make(map[int64]*task), stop: make(chan struct{})}
+	return &localQueue{q: make(chan *task, workers*localBacklog), inflight: make(map[int64]*task), stop: make(chan struct{})}
 }
 
 // reserve claims room for up to n tasks and returns how many it got.

@@ -37,8 +37,10 @@ import (
 // DefaultMaxConnsPerHost is the connection cap per destination host when
 // ClientOptions leaves it unset. It matches the engine's default number of
 // delivery workers, so all of them can post to one platform at once
-// without queueing for a connection, and no burst can open more.
-const DefaultMaxConnsPerHost = 64
+// without queueing for a connection (every Slack channel is one host), and
+// no burst can open more. Over HTTP/2 a connection carries many requests,
+// so the cap only matters for HTTP/1.1 platforms.
+const DefaultMaxConnsPerHost = 256
 
 // KeyDestinationRefused is the error key recorded on a channel whose
 // destination the outbound policy refused.

@@ -59,7 +59,9 @@ func (c *cli) openStore(ctx context.Context) (*store.Store, *providers.Registry,
 // only place providers get their client in production; their own fallback
 // (providers.NewHTTPClient) has no address policy and is for tests.
 func (c *cli) registry() (*providers.Registry, error) {
-	client := providers.NewOutboundClient(providers.ClientOptions{AllowPrivate: c.cfg.OutboundAllowPrivate})
+	client := providers.NewOutboundClient(providers.ClientOptions{AllowPrivate: c.cfg.OutboundAllowPrivate,
+		// As many connections as deliveries run at once.
+		MaxConnsPerHost: c.cfg.DeliveryWorkers})
 	reg, err := builtin.RegistryWithClient(client)
 	if err != nil {
 		return nil, fmt.Errorf("provider registry: %w", err)
