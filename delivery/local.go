@@ -203,8 +203,12 @@ func (e *Engine) startLocal(ctx context.Context) {
 func (e *Engine) stopLocal(ctx context.Context) {
 	lq := e.local
 	lq.mu.Lock()
+	started := !lq.stopping && lq.cancel != nil
 	lq.stopping = true
 	lq.mu.Unlock()
+	if !started {
+		return
+	}
 	close(lq.stop)
 	done := make(chan struct{})
 	go func() { lq.wg.Wait(); close(done) }()
@@ -355,7 +359,8 @@ func (e *Engine) deleteJobs(ctx context.Context, q *store.Queries, ids []int64) 
 // dropJobs deletes jobs in a transaction of their own. A job that stays
 // runs later, finds its delivery finished and does nothing.
 func (e *Engine) dropJobs(ctx context.Context, ids []int64) {
-	err := e.store.InTx(context.WithoutCancel(ctx), func(q *store.Queries) error {
+	ctx = context.WithoutCancel(ctx)
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
 		_, err := e.deleteJobs(ctx, q, ids)
 		return err
 	})
