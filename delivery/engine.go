@@ -291,8 +291,13 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Stop(ctx context.Context) error {
 	var err error
 	if e.runner != nil {
+		// River stops fetching at once, so the deliveries stopLocal
+		// hands over due now are left to the next process instead of
+		// being started here with no time left and cancelled mid-send.
+		rerr := make(chan error, 1)
+		go func() { rerr <- e.runner.Stop(ctx) }()
 		e.stopLocal(ctx)
-		if err = e.runner.Stop(ctx); err != nil {
+		if err = <-rerr; err != nil {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			err = errors.Join(err, e.runner.StopAndCancel(cctx))
 			cancel()
