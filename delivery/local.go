@@ -49,6 +49,11 @@ type task struct {
 	lease time.Time
 	// jobLast says River runs its last attempt of the job.
 	jobLast bool
+	// replacing is held while the held job is being replaced, so the
+	// lease renewer and the worker's own hand-over never both replace
+	// the same job (the loser would leave the delivery with a job a
+	// lease late or with its attempts forgotten).
+	replacing sync.Mutex
 }
 
 // Local is the deliveries one transaction queued that this process sends
@@ -242,12 +247,16 @@ func (e *Engine) runLocal(t *task) {
 	var snooze *river.JobSnoozeError
 	switch {
 	case err == nil:
+		e.local.untrack(t)
+		// Untracked, the renewer leaves the job alone; the lock waits
+		// for a renewal under way, so the id read is the last one.
+		t.replacing.Lock()
 		if id := t.jobID.Load(); id != 0 {
 			// Finished without recording an outcome (its channel is
 			// gone, say): the job has nothing left to do.
 			e.dropJobs(ctx, []int64{id})
 		}
-		e.local.untrack(t)
+		t.replacing.Unlock()
 	case errors.As(err, &snooze):
 		e.local.untrack(t)
 		e.handover(ctx, []*task{t}, e.now().Add(snooze.Duration), false)
@@ -259,29 +268,64 @@ func (e *Engine) runLocal(t *task) {
 }
 
 // handover replaces the held jobs of tasks with jobs River runs at at (at
-// once when at is zero or past). A job River already started is left to
-// it. On failure the held jobs stay, and run when their lease ends. renew
-// is the lease renewer, which runs beside the workers and so must not
-// read the deliveries they change.
-func (e *Engine) handover(ctx context.Context, ts []*task, at time.Time, renew bool) {
+// once when at is zero or past) and returns the tasks it moved. A job
+// River already started, or another transaction holds, is left alone. On
+// failure the held jobs stay, and run when their lease ends.
+//
+// renew is the lease renewer, which runs beside the workers: it must not
+// read the deliveries they change, and it holds the tasks' replacing
+// locks itself; otherwise handover takes them.
+func (e *Engine) handover(ctx context.Context, ts []*task, at time.Time, renew bool) []*task {
 	if len(ts) == 0 {
-		return
+		return nil
+	}
+	if !renew {
+		for _, t := range ts {
+			t.replacing.Lock()
+			defer t.replacing.Unlock()
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), groupTimeout)
 	defer cancel()
+	var moves []jobMove
 	err := e.store.InTx(ctx, func(q *store.Queries) error {
-		return e.replaceJobs(ctx, q, ts, at, renew)
+		var err error
+		moves, err = e.replaceJobs(ctx, q, ts, at, renew)
+		return err
 	})
 	if err != nil {
 		e.log.Warn("could not hand deliveries over to the queue; they run when their lease ends",
 			"deliveries", len(ts), "error", err)
+		return nil
 	}
+	moved := make([]*task, 0, len(moves))
+	var orphans []int64
+	for _, m := range moves {
+		// Only now is the new job committed. A worker that recorded
+		// its outcome meanwhile zeroed the id (its transaction found
+		// the old job gone): the new job has nothing to do.
+		if m.t.jobID.CompareAndSwap(m.old, m.new) {
+			moved = append(moved, m.t)
+		} else {
+			orphans = append(orphans, m.new)
+		}
+	}
+	if len(orphans) > 0 {
+		e.dropJobs(ctx, orphans)
+	}
+	return moved
+}
+
+// jobMove is one held job replaced in a transaction not yet committed.
+type jobMove struct {
+	t        *task
+	old, new int64
 }
 
 // replaceJobs deletes the held jobs of ts and inserts, for each one that
 // was still waiting, a job due at at carrying the attempts made so far
 // (none when renewing: the worker that owns the count is running).
-func (e *Engine) replaceJobs(ctx context.Context, q *store.Queries, ts []*task, at time.Time, renew bool) error {
+func (e *Engine) replaceJobs(ctx context.Context, q *store.Queries, ts []*task, at time.Time, renew bool) ([]jobMove, error) {
 	byJob := make(map[int64]*task, len(ts))
 	ids := make([]int64, 0, len(ts))
 	for _, t := range ts {
@@ -291,15 +335,13 @@ func (e *Engine) replaceJobs(ctx context.Context, q *store.Queries, ts []*task, 
 		}
 	}
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	deleted, err := e.deleteJobs(ctx, q, ids)
-	if err != nil {
-		return err
+	if err != nil || len(deleted) == 0 {
+		return nil, err
 	}
-	var params []river.InsertManyParams
-	var moved []*task
-	var old []int64
+	params := make([]river.InsertManyParams, 0, len(deleted))
 	for _, id := range deleted {
 		t := byJob[id]
 		prior := 0
@@ -312,26 +354,20 @@ func (e *Engine) replaceJobs(ctx context.Context, q *store.Queries, ts []*task, 
 		}
 		params = append(params, river.InsertManyParams{
 			Args: jobArgs{DeliveryID: t.w.ID, Prior: prior}, InsertOpts: opts})
-		moved = append(moved, t)
-		old = append(old, id)
-	}
-	if len(params) == 0 {
-		return nil
 	}
 	tx, err := q.SQLTx()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res, err := e.inserter.InsertManyTx(ctx, tx, params)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for i, t := range moved {
-		// A worker that recorded its outcome meanwhile zeroed the id;
-		// the new job then runs once and finds nothing to do.
-		t.jobID.CompareAndSwap(old[i], res[i].Job.ID)
+	moves := make([]jobMove, len(deleted))
+	for i, id := range deleted {
+		moves[i] = jobMove{t: byJob[id], old: id, new: res[i].Job.ID}
 	}
-	return nil
+	return moves, nil
 }
 
 // deleteJobs deletes queue jobs that are not running and returns the ids
@@ -372,13 +408,18 @@ func (e *Engine) dropJobs(ctx context.Context, ids []int64) {
 // renewLeases moves the jobs of local deliveries whose lease ends within
 // half a lease one lease ahead, so no replica starts a delivery this
 // process is still sending (a slow platform, a long rate-limit wait).
+// A task whose job could not be moved (River's scheduler had it locked,
+// say) keeps its lease and is tried again on the next tick.
 func (e *Engine) renewLeases(ctx context.Context) {
 	now := e.now()
 	lq := e.local
 	lq.mu.Lock()
 	var due []*task
 	for _, t := range lq.inflight {
-		if t.jobID.Load() != 0 && t.lease.Sub(now) < e.opts.Lease/2 {
+		if t.jobID.Load() != 0 && t.lease.Sub(now) < e.opts.Lease/2 && t.replacing.TryLock() {
+			// A task the worker is handing over itself is skipped;
+			// one still tracked here after the lock cannot be handed
+			// over until the lock is released.
 			due = append(due, t)
 		}
 	}
@@ -387,8 +428,10 @@ func (e *Engine) renewLeases(ctx context.Context) {
 		return
 	}
 	until := now.Add(e.opts.Lease)
-	e.handover(ctx, due, until, true)
-	for _, t := range due {
+	for _, t := range e.handover(ctx, due, until, true) {
 		t.lease = until
+	}
+	for _, t := range due {
+		t.replacing.Unlock()
 	}
 }
