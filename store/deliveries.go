@@ -305,6 +305,16 @@ func (q *Queries) SQLTx() (*sql.Tx, error) {
 	return tx, nil
 }
 
+// pendingSQL is the condition of an unfinished delivery, with the statuses
+// written out: a partial index (deliveries_pending_idx) serves a query
+// only when the query states its condition, and a bound parameter does not.
+const pendingSQL = "status IN ('" + StatusQueued + "', '" + StatusSending + "', '" + StatusRetrying + "')"
+
+// earlierPendingSQL is true for a delivery d when an earlier delivery of
+// its topic to its channel is unfinished (see EarlierPending).
+const earlierPendingSQL = `EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = d.channel_id
+	AND p.topic_id = d.topic_id AND p.id < d.id AND p.` + pendingSQL + `)`
+
 // EarlierPending reports whether an earlier delivery of the same topic to
 // the same channel is still unfinished, so later posts can wait their
 // turn and chat shows a topic's posts in order (and a reply never
@@ -312,8 +322,7 @@ func (q *Queries) SQLTx() (*sql.Tx, error) {
 func (q *Queries) EarlierPending(ctx context.Context, channelID, topicID, beforeID int64) (bool, error) {
 	var ids []int64
 	err := q.conn(ctx).Model(&Delivery{}).Select("id").
-		Where("channel_id = ? AND topic_id = ? AND id < ? AND status IN ?", channelID, topicID, beforeID,
-			[]string{StatusQueued, StatusSending, StatusRetrying}).
+		Where("channel_id = ? AND topic_id = ? AND id < ? AND "+pendingSQL, channelID, topicID, beforeID).
 		Limit(1).Pluck("id", &ids).Error
 	return len(ids) > 0, err
 }
@@ -447,11 +456,10 @@ func (q *Queries) LoadWorks(ctx context.Context, ids []int64) (map[int64]*Work, 
 		TopicThread    *string
 	}
 	err := q.conn(ctx).Raw(`SELECT d.*, e.payload AS payload,
-		EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = d.channel_id AND p.topic_id = d.topic_id
-			AND p.id < d.id AND p.status IN (?, ?, ?)) AS earlier_pending,
+		`+earlierPendingSQL+` AS earlier_pending,
 		(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = d.channel_id AND t.topic_id = d.topic_id) AS topic_thread
 		FROM deliveries d JOIN forum_events e ON e.id = d.event_id WHERE d.id IN ?`,
-		StatusQueued, StatusSending, StatusRetrying, ids).Scan(&rows).Error
+		ids).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}
@@ -489,11 +497,10 @@ func (q *Queries) LoadWorkFacts(ctx context.Context, ids []int64) (map[int64]Wor
 		TopicThread    *string
 	}
 	err := q.conn(ctx).Raw(`SELECT d.id,
-		EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = d.channel_id AND p.topic_id = d.topic_id
-			AND p.id < d.id AND p.status IN (?, ?, ?)) AS earlier_pending,
+		`+earlierPendingSQL+` AS earlier_pending,
 		(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = d.channel_id AND t.topic_id = d.topic_id) AS topic_thread
 		FROM deliveries d WHERE d.id IN ?`,
-		StatusQueued, StatusSending, StatusRetrying, ids).Scan(&rows).Error
+		ids).Scan(&rows).Error
 	if err != nil {
 		return nil, err
 	}

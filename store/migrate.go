@@ -125,7 +125,27 @@ func migrations() []migration {
 		name:     "forum events, deliveries, threads, topic cache",
 		sqlite:   deliverySchema("INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER", "DATETIME"),
 		postgres: deliverySchema("BIGSERIAL PRIMARY KEY", "BIGINT", "TIMESTAMPTZ"),
+	}, {
+		version: 3,
+		name:    "index of unfinished deliveries per channel and topic",
+		// The turn check (is an earlier post of the topic still
+		// unfinished in this channel?) runs for every delivery. On the
+		// full (channel, topic, id) index the planner could pick the
+		// (channel, id) index instead while statistics lag a fast-growing
+		// table, and then scan every earlier delivery of the channel.
+		// The partial index holds only unfinished deliveries, so it stays
+		// small, is the obvious choice, and costs no index entry when a
+		// delivery finishes. Queries must spell the predicate as
+		// pendingSQL does, or the planners cannot use it.
+		sqlite:   pendingIndex,
+		postgres: pendingIndex,
 	}}
+}
+
+// pendingIndex is migration 3 for either database.
+var pendingIndex = []string{
+	`DROP INDEX deliveries_channel_topic_idx`,
+	`CREATE INDEX deliveries_pending_idx ON deliveries (channel_id, topic_id, id) WHERE ` + pendingSQL,
 }
 
 // deliverySchema is migration 2 for either database; only the id, integer

@@ -1,0 +1,5 @@
+package store
+
+// EarlierPendingSQL lets the external tests check the query plan of the
+// turn check.
+const EarlierPendingSQL = earlierPendingSQL
