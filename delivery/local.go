@@ -28,11 +28,14 @@ import (
 // the re-read of the delivery, which were most of the database work per
 // message, and the wait for River to hear of a new job.
 //
-// A delivery that cannot finish at once (a transient failure, a rate-limit
-// pause too long to wait out, an earlier post of its topic still pending)
-// is handed over to River: its job is replaced by one due when the next
-// try should happen. A local delivery that runs long gets its lease
-// renewed, so no other replica starts it meanwhile.
+// A delivery that must wait (a rate-limit pause too long to wait out on a
+// worker, an earlier post of its topic still pending) is parked: it
+// keeps its place in this process, frees its worker, and is queued again
+// when the wait is over. One that fails transiently, or must wait longer
+// than maxLocalPark, is handed over to River: its job is replaced by one
+// due when the next try should happen. A local delivery that runs or
+// waits long gets its lease renewed, so no other replica starts it
+// meanwhile.
 
 // task is one delivery as a worker runs it.
 type task struct {
@@ -77,7 +80,10 @@ type localQueue struct {
 	load atomic.Int64
 
 	mu       sync.Mutex
-	inflight map[int64]*task // by delivery id
+	inflight map[int64]*task // by delivery id, parked ones included
+	// parked are tasks waiting, without a worker, until the time given;
+	// each has a timer that queues it again.
+	parked   map[*task]parking
 	stopping bool
 
 	stop   chan struct{}
@@ -92,8 +98,46 @@ type localQueue struct {
 // event's notification, well under 1 KiB).
 const localBacklog = 40
 
+// maxLocalPark is the longest wait a local delivery spends parked in this
+// process. A longer one (a Retry-After of minutes) goes to River, so the
+// delivery does not hold local room that long.
+const maxLocalPark = 30 * time.Second
+
+// parking is a parked task's wake-up.
+type parking struct {
+	at    time.Time
+	timer *time.Timer
+}
+
 func newLocalQueue(workers int) *localQueue {
-	return &localQueue{q: make(chan *task, workers*localBacklog), inflight: make(map[int64]*task), stop: make(chan struct{})}
+	return &localQueue{q: make(chan *task, workers*localBacklog), inflight: make(map[int64]*task),
+		parked: make(map[*task]parking), stop: make(chan struct{})}
+}
+
+// park sets a local task aside for d and queues it again then; it keeps
+// its room and stays tracked, so River's copy keeps waiting and the
+// lease renewer keeps it from other replicas. It reports false when the
+// engine is stopping (the caller hands the task over instead).
+func (e *Engine) park(t *task, d time.Duration) bool {
+	lq := e.local
+	lq.mu.Lock()
+	defer lq.mu.Unlock()
+	if lq.stopping {
+		return false
+	}
+	// The timer's function needs lq.mu, so it cannot run before the
+	// task is recorded as parked.
+	timer := time.AfterFunc(d, func() {
+		lq.mu.Lock()
+		defer lq.mu.Unlock()
+		if lq.stopping {
+			return // stopLocal hands it over
+		}
+		delete(lq.parked, t)
+		lq.q <- t // never blocks: the task kept its room
+	})
+	lq.parked[t] = parking{at: e.now().Add(d), timer: timer}
+	return true
 }
 
 // reserve claims room for up to n tasks and returns how many it got.
@@ -210,6 +254,11 @@ func (e *Engine) stopLocal(ctx context.Context) {
 	lq.mu.Lock()
 	started := !lq.stopping && lq.cancel != nil
 	lq.stopping = true
+	parked := lq.parked
+	lq.parked = make(map[*task]parking)
+	for _, p := range parked {
+		p.timer.Stop() // one that fires anyway sees stopping
+	}
 	lq.mu.Unlock()
 	if !started {
 		return
@@ -238,6 +287,20 @@ func (e *Engine) stopLocal(ctx context.Context) {
 		lq.untrack(t)
 	}
 	e.handover(context.WithoutCancel(ctx), rest, time.Time{}, false)
+	// Parked tasks go to River due when they would have woken, grouped
+	// by the second (rounded up, so no wait is cut short).
+	bySecond := make(map[time.Time][]*task)
+	for t, p := range parked {
+		lq.untrack(t)
+		at := p.at.Truncate(time.Second)
+		if at.Before(p.at) {
+			at = at.Add(time.Second)
+		}
+		bySecond[at] = append(bySecond[at], t)
+	}
+	for at, ts := range bySecond {
+		e.handover(context.WithoutCancel(ctx), ts, at, false)
+	}
 }
 
 // runLocal runs one local delivery and settles its job.
@@ -258,6 +321,11 @@ func (e *Engine) runLocal(t *task) {
 		}
 		t.replacing.Unlock()
 	case errors.As(err, &snooze):
+		// A zero snooze is a cancelled send at shutdown: River's job
+		// takes it at once, on whichever process runs next.
+		if snooze.Duration > 0 && snooze.Duration <= maxLocalPark && e.park(t, snooze.Duration) {
+			return
+		}
 		e.local.untrack(t)
 		e.handover(ctx, []*task{t}, e.now().Add(snooze.Duration), false)
 	default:

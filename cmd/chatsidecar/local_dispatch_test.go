@@ -495,3 +495,80 @@ func TestE2E_StoppingHandsLocalDeliveriesToTheQueueDueNow(t *testing.T) {
 		require.Equal(t, 2, answered, "each message reached chat once")
 	})
 }
+
+// TestE2E_RateLimitedLocalDeliveryWaitsInThisProcess: the local attempt
+// gets a 429 with Retry-After: 3, longer than a worker waits in place, so
+// the delivery is parked in the process that accepted it and sent again
+// once the pause is over: no earlier than 3 s after the 429, with no
+// attempt spent, and without River (its held job is deleted with the
+// outcome; had River run it, River's completed job would remain).
+func TestE2E_RateLimitedLocalDeliveryWaitsInThisProcess(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("parked", "WATCH", 81)
+		s.slack.fail(1, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusTooManyRequests)
+		})
+		code, body := s.webhook("post_created",
+			discoursetest.PostPayload(post(2101, 2200, 1, 81, "after the pause")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		s.waitDeliveries(ch, 1)
+		ds := storedDeliveries(t, s.st, ch)
+		require.Len(t, ds, 1)
+		require.Equal(t, store.StatusDelivered, ds[0].Status)
+		require.Equal(t, 1, ds[0].Attempts, "the 429 spent no attempt")
+		calls := s.slack.callTimes()
+		require.Len(t, calls, 2)
+		require.GreaterOrEqual(t, calls[1].Sub(calls[0]), 3*time.Second, "Retry-After honoured")
+		require.Empty(t, jobsOf(t, s.st, ds[0].ID), "the held job was deleted with the outcome: River never ran it")
+	})
+}
+
+// TestE2E_StoppingHandsParkedDeliveriesToTheQueueAtTheirTime: a delivery
+// parked for a 429 with Retry-After: 20 when the server stops goes to
+// River due when the pause ends (not at once, and not a lease later),
+// with no attempt counted.
+func TestE2E_StoppingHandsParkedDeliveriesToTheQueueAtTheirTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		opts := stackOptions{env: map[string]string{"CHATSIDECAR_DELIVERY_LEASE": "1h"}}
+		s1 := newStack(t, db, opts)
+		ch := s1.slackChannel("parked-stop", "WATCH", 82)
+		s1.slack.fail(1, func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "20")
+			w.WriteHeader(http.StatusTooManyRequests)
+		})
+		code, body := s1.webhook("post_created",
+			discoursetest.PostPayload(post(2102, 2201, 1, 82, "parked at shutdown")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		var d *store.Delivery
+		require.Eventually(t, func() bool {
+			ds := storedDeliveries(t, s1.st, ch)
+			if len(ds) == 1 && ds[0].Status == store.StatusRetrying {
+				d = ds[0]
+			}
+			return d != nil
+		}, 10*time.Second, 10*time.Millisecond, "the 429 is recorded")
+		limitedAt := s1.slack.callTimes()[0]
+		s1.stop()
+
+		jobs := jobsOf(t, s1.st, d.ID)
+		require.Len(t, jobs, 1)
+		require.Equal(t, 0, jobs[0].Prior, "the 429 spent no attempt")
+		require.False(t, jobs[0].Fetched)
+		due := scheduledAt(t, s1.st, jobs[0].ID)
+		require.False(t, due.Before(limitedAt.Add(20*time.Second)), "due %v, 429 at %v: the pause is kept", due, limitedAt)
+		require.True(t, due.Before(limitedAt.Add(time.Minute)), "due %v: not a lease later", due)
+	})
+}
+
+// scheduledAt reads a River job's scheduled_at.
+func scheduledAt(t *testing.T, st *store.Store, id int64) time.Time {
+	t.Helper()
+	var at time.Time
+	require.NoError(t, st.DB().QueryRowContext(context.Background(),
+		fmt.Sprintf(`SELECT scheduled_at FROM river_job WHERE id = %d`, id)).Scan(&at))
+	return at
+}
