@@ -261,6 +261,14 @@ func (f *fakeSlack) fail(n int, answer func(w http.ResponseWriter)) {
 	}
 }
 
+// rateLimit answers the next n chat calls with 429 and Retry-After.
+func (f *fakeSlack) rateLimit(n int, retryAfter string) {
+	f.fail(n, func(w http.ResponseWriter) {
+		w.Header().Set("Retry-After", retryAfter)
+		w.WriteHeader(http.StatusTooManyRequests)
+	})
+}
+
 // failCheck queues a scripted answer for the next auth.test calls.
 func (f *fakeSlack) failCheck(n int, answer func(w http.ResponseWriter)) {
 	f.mu.Lock()
@@ -415,10 +423,7 @@ func TestE2E_Failures(t *testing.T) {
 		// 429 with Retry-After: 2 → delivered after at least 2 s, the
 		// rate-limited call not counted as an attempt.
 		limited := s.slackChannel("limited", "WATCH", 7)
-		s.slack.fail(1, func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "2")
-			w.WriteHeader(http.StatusTooManyRequests)
-		})
+		s.slack.rateLimit(1, "2")
 		code, _ := s.webhook("post_created", discoursetest.PostPayload(post(201, 60, 1, 7, "hello")), webhookSecret)
 		require.Equal(t, http.StatusOK, code)
 		ds := s.waitDeliveries(limited, 1)

@@ -507,10 +507,7 @@ func TestE2E_RateLimitedLocalDeliveryWaitsInThisProcess(t *testing.T) {
 		t.Parallel()
 		s := newStack(t, db, stackOptions{})
 		ch := s.slackChannel("parked", "WATCH", 81)
-		s.slack.fail(1, func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "3")
-			w.WriteHeader(http.StatusTooManyRequests)
-		})
+		s.slack.rateLimit(1, "3")
 		code, body := s.webhook("post_created",
 			discoursetest.PostPayload(post(2101, 2200, 1, 81, "after the pause")), webhookSecret)
 		require.Equal(t, http.StatusOK, code, body)
@@ -536,10 +533,7 @@ func TestE2E_StoppingHandsParkedDeliveriesToTheQueueAtTheirTime(t *testing.T) {
 		opts := stackOptions{env: map[string]string{"CHATSIDECAR_DELIVERY_LEASE": "1h"}}
 		s1 := newStack(t, db, opts)
 		ch := s1.slackChannel("parked-stop", "WATCH", 82)
-		s1.slack.fail(1, func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "20")
-			w.WriteHeader(http.StatusTooManyRequests)
-		})
+		s1.slack.rateLimit(1, "20")
 		code, body := s1.webhook("post_created",
 			discoursetest.PostPayload(post(2102, 2201, 1, 82, "parked at shutdown")), webhookSecret)
 		require.Equal(t, http.StatusOK, code, body)
