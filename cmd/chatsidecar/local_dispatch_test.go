@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chatsidecar/chatsidecar/discourse"
 	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
 	"github.com/chatsidecar/chatsidecar/store"
 	"github.com/chatsidecar/chatsidecar/store/storetest"
@@ -74,6 +75,18 @@ func jobsOf(t *testing.T, st *store.Store, deliveryID int64) []queueJob {
 		}
 	}
 	return out
+}
+
+// postAndSettle sends a post_created webhook for p to s, waits until the
+// one delivery it causes in channel ch has ended, and returns it as stored.
+func postAndSettle(s *stack, ch string, p discourse.Post) *store.Delivery {
+	s.t.Helper()
+	code, body := s.webhook("post_created", discoursetest.PostPayload(p), webhookSecret)
+	require.Equal(s.t, http.StatusOK, code, body)
+	s.waitDeliveries(ch, 1)
+	ds := storedDeliveries(s.t, s.st, ch)
+	require.Len(s.t, ds, 1)
+	return ds[0]
 }
 
 // storedDeliveries lists a channel's deliveries from the store, newest first.
@@ -235,13 +248,7 @@ func TestE2E_LocalAttemptFailingTransientlyIsHandedToTheQueue(t *testing.T) {
 		s := newStack(t, db, stackOptions{}) // fastRetries: a 10 ms backoff
 		ch := s.slackChannel("handed-over", "WATCH", 51)
 		s.slack.fail(1, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
-		code, body := s.webhook("post_created",
-			discoursetest.PostPayload(post(1301, 1400, 1, 51, "second try")), webhookSecret)
-		require.Equal(t, http.StatusOK, code, body)
-		s.waitDeliveries(ch, 1)
-		ds := storedDeliveries(t, s.st, ch)
-		require.Len(t, ds, 1)
-		d := ds[0]
+		d := postAndSettle(s, ch, post(1301, 1400, 1, 51, "second try"))
 		require.Equal(t, store.StatusDelivered, d.Status)
 		require.Equal(t, 2, d.Attempts, "the local attempt and River's")
 		require.Len(t, s.slack.callTimes(), 2)
@@ -508,18 +515,13 @@ func TestE2E_RateLimitedLocalDeliveryWaitsInThisProcess(t *testing.T) {
 		s := newStack(t, db, stackOptions{})
 		ch := s.slackChannel("parked", "WATCH", 81)
 		s.slack.rateLimit(1, "3")
-		code, body := s.webhook("post_created",
-			discoursetest.PostPayload(post(2101, 2200, 1, 81, "after the pause")), webhookSecret)
-		require.Equal(t, http.StatusOK, code, body)
-		s.waitDeliveries(ch, 1)
-		ds := storedDeliveries(t, s.st, ch)
-		require.Len(t, ds, 1)
-		require.Equal(t, store.StatusDelivered, ds[0].Status)
-		require.Equal(t, 1, ds[0].Attempts, "the 429 spent no attempt")
+		d := postAndSettle(s, ch, post(2101, 2200, 1, 81, "after the pause"))
+		require.Equal(t, store.StatusDelivered, d.Status)
+		require.Equal(t, 1, d.Attempts, "the 429 spent no attempt")
 		calls := s.slack.callTimes()
 		require.Len(t, calls, 2)
 		require.GreaterOrEqual(t, calls[1].Sub(calls[0]), 3*time.Second, "Retry-After honoured")
-		require.Empty(t, jobsOf(t, s.st, ds[0].ID), "the held job was deleted with the outcome: River never ran it")
+		require.Empty(t, jobsOf(t, s.st, d.ID), "the held job was deleted with the outcome: River never ran it")
 	})
 }
 
