@@ -117,6 +117,20 @@ func TestEndToEndRatePacesSending(t *testing.T) {
 	require.LessOrEqual(t, rep.IngestPerSecond, 210.0)
 }
 
+func TestEndToEndWarmupIsDeliveredButNotMeasured(t *testing.T) {
+	f := newFakeServer(t, testKey, testSecret)
+	r := runTool(t, f.URL(), "--events", "50", "--warmup", "20", "--channels", "2", "--json")
+	require.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
+	rep := decodeReport(t, r)
+	require.Equal(t, 20, rep.WarmupEvents)
+	require.Equal(t, 50, rep.IngestOK)
+	require.Equal(t, 100, rep.DeliveriesReceived, "warm-up events are delivered and checked")
+	require.Equal(t, 100, f.state().delivered)
+	require.Equal(t, 60, rep.Latency.Count, "30 measured events on 2 channels")
+	require.True(t, rep.Pass)
+	require.Contains(t, r.stderr, "the first 20 events warm the server up")
+}
+
 func TestEndToEndDuplicatesFail(t *testing.T) {
 	f := newFakeServer(t, testKey, testSecret)
 	f.dup = func(n int) bool { return n == 3 }
@@ -215,6 +229,8 @@ func TestRunUsage(t *testing.T) {
 		{"no events", []string{"--api-key", "k", "--webhook-secret", "s", "--events", "0"}, "--events"},
 		{"negative rate", []string{"--api-key", "k", "--webhook-secret", "s", "--rate", "-1"}, "--rate"},
 		{"429 fraction", []string{"--api-key", "k", "--webhook-secret", "s", "--sink-429", "1"}, "--sink-429"},
+		{"warm-up as long as the run", []string{"--api-key", "k", "--webhook-secret", "s", "--events", "5", "--warmup", "5"}, "--warmup"},
+		{"negative warm-up", []string{"--api-key", "k", "--webhook-secret", "s", "--warmup", "-1"}, "--warmup"},
 		{"zero concurrency", []string{"--api-key", "k", "--webhook-secret", "s", "--concurrency", "0"}, "--concurrency"},
 		{"unknown flag", []string{"--bogus"}, "bogus"},
 		{"argument", []string{"--api-key", "k", "--webhook-secret", "s", "extra"}, "extra"},

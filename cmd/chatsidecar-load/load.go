@@ -135,6 +135,9 @@ func execute(ctx context.Context, o *options, logw io.Writer) (*report, error) {
 		}
 	}()
 	logf("run %s: %d channel(s) delivering to %s; sending %d events to %s", runID, o.channels, sinkURL, o.events, o.server)
+	if o.warmup > 0 {
+		logf("the first %d events warm the server up and are not measured", o.warmup)
+	}
 
 	var sampler *rssSampler
 	if readRSS != nil {
@@ -165,7 +168,7 @@ func execute(ctx context.Context, o *options, logw io.Writer) (*report, error) {
 		}
 	}
 	rep := buildReport(outcome{
-		server: o.server, runID: runID, events: o.events, channels: o.channels, rate: o.rate,
+		server: o.server, runID: runID, events: o.events, warmup: o.warmup, channels: o.channels, rate: o.rate,
 		idBase: idBase, send: res, sink: sk.stats(), timedOut: timedOut, rss: rss,
 	})
 	if err := ctx.Err(); err != nil {

@@ -26,6 +26,7 @@ type options struct {
 	webhookSecret string
 	instance      string // X-Discourse-Instance
 	events        int
+	warmup        int     // the first warmup events are not measured
 	rate          float64 // events per second; 0 is as fast as possible
 	concurrency   int
 	channels      int
@@ -71,6 +72,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&o.webhookSecret, "webhook-secret", "", "Discourse webhook secret the server was started with (default: $CHATSIDECAR_DISCOURSE_WEBHOOK_SECRET)")
 	fs.StringVar(&o.instance, "instance", "https://forum.example.org", "X-Discourse-Instance header: the forum's base URL")
 	fs.IntVar(&o.events, "events", 10000, "number of post_created webhooks to send")
+	fs.IntVar(&o.warmup, "warmup", 0, "how many of the --events warm the server up first: sent and checked for loss, but left out of the rates and latencies")
 	fs.Float64Var(&o.rate, "rate", 0, "target webhooks per second (0 = as fast as --concurrency allows)")
 	fs.IntVar(&o.concurrency, "concurrency", 32, "webhook requests in flight at once")
 	fs.IntVar(&o.channels, "channels", 1, "sink channels; every event is delivered to each")
@@ -135,6 +137,8 @@ func (o *options) validate() error {
 		return usagef("--webhook-secret (or CHATSIDECAR_DISCOURSE_WEBHOOK_SECRET) is required")
 	case o.events < 1 || o.events > maxEvents:
 		return usagef("--events must be between 1 and %d", maxEvents)
+	case o.warmup < 0 || o.warmup >= o.events:
+		return usagef("--warmup must be at least 0 and below --events")
 	case math.IsNaN(o.rate) || math.IsInf(o.rate, 0) || o.rate < 0:
 		return usagef("--rate must be 0 or a positive number")
 	case o.concurrency < 1:

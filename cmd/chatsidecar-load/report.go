@@ -20,13 +20,18 @@ type report struct {
 	RunID  string `json:"run_id"`
 	// Events is what was asked for; EventsSent what was actually sent
 	// (fewer when the run was interrupted).
-	Events             int            `json:"events"`
-	EventsSent         int            `json:"events_sent"`
+	Events     int `json:"events"`
+	EventsSent int `json:"events_sent"`
+	// WarmupEvents are the first events of the run. They are checked for
+	// loss and duplicates like the others, but the rates and latencies
+	// cover only the events after them, so a cold server (new database
+	// connections, empty caches) does not stand in for its steady state.
+	WarmupEvents       int            `json:"warmup_events"`
 	IngestOK           int            `json:"ingest_ok"`
 	IngestErrors       int            `json:"ingest_errors"`
 	IngestErrorReasons map[string]int `json:"ingest_error_reasons,omitempty"`
-	// IngestSeconds runs from the first send to the last answer;
-	// IngestPerSecond counts 2xx answers only.
+	// IngestSeconds runs from the first measured send to the last
+	// answer; IngestPerSecond counts the measured 2xx answers only.
 	IngestSeconds   float64 `json:"ingest_seconds"`
 	IngestPerSecond float64 `json:"ingest_per_second"`
 	TargetRate      float64 `json:"target_rate"`
@@ -35,7 +40,8 @@ type report struct {
 	// distinct (channel, post) pairs.
 	DeliveriesExpected int `json:"deliveries_expected"`
 	DeliveriesReceived int `json:"deliveries_received"`
-	// DeliverySeconds runs from the first delivery to the last.
+	// DeliverySeconds runs from the first measured delivery to the last;
+	// DeliveriesPerSecond counts measured deliveries.
 	DeliverySeconds     float64 `json:"delivery_seconds"`
 	DeliveriesPerSecond float64 `json:"deliveries_per_second"`
 	Loss                int     `json:"loss"`
@@ -46,7 +52,7 @@ type report struct {
 	UnexpectedRequests int `json:"unexpected_requests"`
 	Sink429s           int `json:"sink_429s"`
 	// Latency runs from sending a webhook to the sink answering its
-	// delivery, over each distinct delivery.
+	// delivery, over each distinct measured delivery.
 	Latency latencySummary `json:"latency_ms"`
 	RSS     *rssReport     `json:"rss,omitempty"`
 	// TimedOut is set when --timeout passed before every delivery arrived.
@@ -78,6 +84,7 @@ type outcome struct {
 	server   string
 	runID    string
 	events   int
+	warmup   int
 	channels int
 	rate     float64
 	idBase   int64
@@ -146,29 +153,47 @@ func buildReport(o outcome) *report {
 	if len(o.send.reasons) > 0 {
 		r.IngestErrorReasons = o.send.reasons
 	}
-	ingest := o.send.end.Sub(o.send.start)
-	r.IngestSeconds = ingest.Seconds()
-	r.IngestPerSecond = perSecond(o.send.ok, ingest)
+	// Events before o.warmup are not measured.
+	measured := func(i int64) bool {
+		return i >= int64(o.warmup) && i < int64(len(o.send.sent)) && !o.send.sent[i].IsZero()
+	}
+	r.WarmupEvents = o.warmup
+	start := o.send.start
+	if o.warmup > 0 && o.warmup < len(o.send.sent) && !o.send.sent[o.warmup].IsZero() {
+		start = o.send.sent[o.warmup]
+	}
+	ingestOK := o.send.ok
+	if o.warmup > 0 {
+		ingestOK = 0
+		for i := o.warmup; i < len(o.send.accepted); i++ {
+			if o.send.accepted[i] {
+				ingestOK++
+			}
+		}
+	}
+	ingest := o.send.end.Sub(start)
+	r.IngestSeconds = max(ingest.Seconds(), 0)
+	r.IngestPerSecond = perSecond(ingestOK, ingest)
 
 	latencies := make([]time.Duration, 0, len(o.sink.first))
 	var first, last time.Time
 	for k, at := range o.sink.first {
+		i := k.postID - o.idBase
+		if !measured(i) {
+			continue
+		}
 		if first.IsZero() || at.Before(first) {
 			first = at
 		}
 		if at.After(last) {
 			last = at
 		}
-		i := k.postID - o.idBase
-		if i < 0 || i >= int64(len(o.send.sent)) || o.send.sent[i].IsZero() {
-			continue
-		}
 		latencies = append(latencies, at.Sub(o.send.sent[i]))
 	}
 	r.Latency = summarize(latencies)
 	span := last.Sub(first)
 	r.DeliverySeconds = span.Seconds()
-	r.DeliveriesPerSecond = perSecond(r.DeliveriesReceived, span)
+	r.DeliveriesPerSecond = perSecond(len(latencies), span)
 	r.Loss = r.DeliveriesExpected - r.DeliveriesReceived
 	r.Pass = r.Loss == 0 && r.Duplicates == 0
 	return r
@@ -193,6 +218,9 @@ func writeText(w io.Writer, r *report) error {
 	row("server", "%s (run %s)", r.Server, r.RunID)
 	row("events sent", "%d of %d (target %s)", r.EventsSent, r.Events, target)
 	row("ingest errors", "%d%s", r.IngestErrors, formatReasons(r.IngestErrorReasons))
+	if r.WarmupEvents > 0 {
+		row("warm-up", "first %d events; rates and latencies below cover the other %d", r.WarmupEvents, r.Events-r.WarmupEvents)
+	}
 	row("ingest duration", "%s", seconds(r.IngestSeconds))
 	row("ingest rate", "%.1f events/s (2xx answers)", r.IngestPerSecond)
 	row("deliveries", "%d received of %d expected (%d channel%s)", r.DeliveriesReceived, r.DeliveriesExpected, r.Channels, plural(r.Channels))

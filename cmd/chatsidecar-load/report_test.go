@@ -163,3 +163,26 @@ func TestFormatReasonsMostFrequentFirst(t *testing.T) {
 	require.Equal(t, " (HTTP 500: 3, HTTP 401: 1, HTTP 502: 1)", formatReasons(map[string]int{"HTTP 502": 1, "HTTP 500": 3, "HTTP 401": 1}))
 	require.Empty(t, formatReasons(nil))
 }
+
+func TestBuildReportLeavesWarmupOut(t *testing.T) {
+	o := testOutcome()
+	o.warmup = 2
+	o.send.accepted = []bool{true, false, true, true}
+	r := buildReport(o)
+
+	require.Equal(t, 2, r.WarmupEvents)
+	require.Equal(t, 3, r.IngestOK, "the totals still count every event")
+	require.Equal(t, 7, r.DeliveriesReceived)
+	require.Equal(t, 1, r.Loss, "warm-up events are still checked for loss")
+	require.Equal(t, 1, r.Duplicates)
+	require.InDelta(t, 0.48, r.IngestSeconds, 1e-9, "from event 2's send at 20ms to the last answer at 500ms")
+	require.InDelta(t, 2/0.48, r.IngestPerSecond, 1e-9, "events 2 and 3 were accepted")
+	require.InDelta(t, 0.91, r.DeliverySeconds, 1e-9, "measured deliveries arrived from 120ms to 1030ms")
+	require.InDelta(t, 3/0.91, r.DeliveriesPerSecond, 1e-9)
+	// Latencies of events 2 and 3 only: 100, 400, 1000.
+	require.Equal(t, latencySummary{Count: 3, P50: 400, P90: 1000, P99: 1000, Max: 1000}, r.Latency)
+
+	var buf bytes.Buffer
+	require.NoError(t, writeText(&buf, r))
+	require.Contains(t, buf.String(), "warm-up              first 2 events; rates and latencies below cover the other 2")
+}

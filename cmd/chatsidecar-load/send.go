@@ -99,10 +99,12 @@ type sender struct {
 type sendResult struct {
 	// sent[i] is when event i's request was handed to the client; zero
 	// if the run was interrupted before it.
-	sent    []time.Time
-	ok      int // 2xx answers
-	failed  int // other answers and transport errors
-	reasons map[string]int
+	sent []time.Time
+	// accepted[i] is set when event i got a 2xx answer.
+	accepted []bool
+	ok       int // 2xx answers
+	failed   int // other answers and transport errors
+	reasons  map[string]int
 	// start is the first send, end the last answer.
 	start, end time.Time
 }
@@ -113,7 +115,7 @@ func (r *sendResult) attempted() int { return r.ok + r.failed }
 // send posts n events with the given concurrency, paced by rate. It
 // returns when every event was answered or ctx ended.
 func (s *sender) send(ctx context.Context, n, concurrency int, rate float64) *sendResult {
-	res := &sendResult{sent: make([]time.Time, n), reasons: map[string]int{}}
+	res := &sendResult{sent: make([]time.Time, n), accepted: make([]bool, n), reasons: map[string]int{}}
 	jobs := make(chan int)
 	var (
 		mu sync.Mutex // guards res's counters and end
@@ -131,6 +133,7 @@ func (s *sender) send(ctx context.Context, n, concurrency int, rate float64) *se
 				last = s.now()
 				s.answered.Add(1)
 				if reason == "" {
+					res.accepted[i] = true
 					ok++
 					continue
 				}
