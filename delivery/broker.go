@@ -148,6 +148,14 @@ func (b *Broker) dispatch(d *store.Delivery) {
 	}
 }
 
+// publishLinger is how long the publisher waits for more updates before
+// it sends what it has. Every send is a statement, a commit and a wake-up
+// of every replica's listener; without the wait, a moderate rate (a few
+// hundred deliveries a second) sends nearly one notification per update,
+// as each is published alone. Subscribers are people watching a status,
+// to whom a few milliseconds are invisible.
+const publishLinger = 5 * time.Millisecond
+
 // publishLoop sends queued updates with one statement per batch.
 func (b *Broker) publishLoop(ctx context.Context) {
 	batch := make([]string, 0, 256)
@@ -168,19 +176,30 @@ func (b *Broker) publishLoop(ctx context.Context) {
 			b.flush(context.Background(), batch)
 			return
 		case p := <-b.out:
-			batch = append(batch[:0], string(p))
-		more:
-			for len(batch) < cap(batch) {
-				select {
-				case p := <-b.out:
-					batch = append(batch, string(p))
-				default:
-					break more
-				}
-			}
-			b.flush(ctx, batch)
+			batch = gather(ctx, b.out, append(batch[:0], string(p)), publishLinger)
+			// Sent even when ctx ended while gathering, as the drain
+			// above would; flush bounds the wait.
+			b.flush(context.WithoutCancel(ctx), batch)
 		}
 	}
+}
+
+// gather adds to batch what arrives on in until batch is full, linger has
+// passed or ctx ends.
+func gather(ctx context.Context, in <-chan []byte, batch []string, linger time.Duration) []string {
+	t := time.NewTimer(linger)
+	defer t.Stop()
+	for len(batch) < cap(batch) {
+		select {
+		case p := <-in:
+			batch = append(batch, string(p))
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
 }
 
 func (b *Broker) flush(ctx context.Context, batch []string) {

@@ -1,7 +1,9 @@
 package delivery
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -71,4 +73,29 @@ func TestPackUnpack(t *testing.T) {
 	require.Equal(t, int64(5), one[0].ID)
 	require.Empty(t, unpack("{not json"))
 	require.Empty(t, unpack("[{not json"))
+}
+
+// The publisher keeps collecting updates that arrive while it lingers, up
+// to a full batch, so a moderate rate is not sent one update per
+// notification; a full batch goes at once, and so does a batch when the
+// broker stops.
+func TestGatherWaitsForMoreUntilFull(t *testing.T) {
+	in := make(chan []byte) // unbuffered: each send waits for gather
+	go func() {
+		for _, p := range []string{"b", "c", "d"} {
+			in <- []byte(p)
+		}
+	}()
+	batch := make([]string, 1, 3)
+	batch[0] = "a"
+	got := gather(t.Context(), in, batch, time.Hour)
+	require.Equal(t, []string{"a", "b", "c"}, got, "full after the third; it did not wait the hour")
+	require.Equal(t, "d", string(<-in), "what did not fit stays for the next batch")
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	require.Equal(t, []string{"x"}, gather(ctx, in, append(make([]string, 0, 3), "x"), time.Hour),
+		"a stopping broker sends what it has")
+	require.Equal(t, []string{"y"}, gather(t.Context(), in, append(make([]string, 0, 3), "y"), time.Millisecond),
+		"after the linger it sends what it has")
 }
