@@ -12,7 +12,6 @@ package delivery
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
@@ -147,10 +145,11 @@ type Engine struct {
 	targets   *targetCache
 	completer *batcher[store.Completion, struct{}]
 	// holds bounds the workers waiting out a rate-limit pause in place.
-	holds    chan struct{}
-	loader   *batcher[int64, *store.Work]
-	inserter *river.Client[*sql.Tx]
-	runner   runner
+	holds  chan struct{}
+	loader *batcher[int64, *store.Work]
+	// jobs inserts and deletes jobs in the store's transactions.
+	jobs   txQueue
+	runner runner
 	// local runs the deliveries this process accepted; nil without
 	// workers.
 	local *localQueue
@@ -216,18 +215,20 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		CompletedJobRetentionPeriod: time.Hour,
 		ErrorHandler:                &errorHandler{log: opts.Logger},
 	}
-	var err error
 	switch opts.Store.Dialect() {
 	case store.Postgres:
-		// Inserts go through database/sql so they join intake's GORM
-		// transaction; workers use pgx so they LISTEN for new jobs.
-		// River tells listening workers about inserts at most once per
-		// FetchCooldown of the inserting client (100 ms by default),
-		// which would be most of a delivery's latency at low load.
+		// Inserts join intake's transaction through store.Queries.PgxTx,
+		// so the inserting client needs no pool of its own; workers use
+		// a pool so they LISTEN for new jobs. River tells listening
+		// workers about inserts at most once per FetchCooldown of the
+		// inserting client (100 ms by default), which would be most of a
+		// delivery's latency at low load.
 		icfg := &river.Config{FetchCooldown: 2 * time.Millisecond, FetchPollInterval: time.Second}
-		if e.inserter, err = river.NewClient(riverdatabasesql.New(opts.Store.DB()), icfg); err != nil {
+		ic, err := river.NewClient(riverpgxv5.New(nil), icfg)
+		if err != nil {
 			return nil, err
 		}
+		e.jobs = pgxQueue{c: ic}
 		if !opts.WorkDisabled {
 			if opts.DatabaseURL == "" {
 				return nil, errors.New("delivery: DatabaseURL is required on PostgreSQL")
@@ -252,11 +253,13 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		if opts.WorkDisabled {
 			cfg = &river.Config{}
 		}
-		if e.inserter, err = river.NewClient(riversqlite.New(opts.Store.DB()), cfg); err != nil {
+		c, err := river.NewClient(riversqlite.New(opts.Store.DB()), cfg)
+		if err != nil {
 			return nil, err
 		}
+		e.jobs = sqlQueue{c: c}
 		if !opts.WorkDisabled {
-			e.runner = e.inserter
+			e.runner = c
 			e.local = newLocalQueue(opts.Workers)
 		}
 	}
@@ -384,10 +387,6 @@ func (e *Engine) Queued(ds ...*store.Delivery) {
 // caller reserved room and releases it if this fails.
 func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.Delivery,
 	notes map[int64]*providers.Notification, room int) (*Local, error) {
-	tx, err := q.SQLTx()
-	if err != nil {
-		return nil, err
-	}
 	lease := e.now().Add(e.opts.Lease)
 	params := make([]river.InsertManyParams, len(ds))
 	local := make([]int, 0, room)
@@ -399,7 +398,7 @@ func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.D
 		}
 		params[i] = river.InsertManyParams{Args: jobArgs{DeliveryID: d.ID}, InsertOpts: opts}
 	}
-	res, err := e.inserter.InsertManyTx(ctx, tx, params)
+	res, err := e.jobs.insertMany(ctx, q, params)
 	if err != nil {
 		return nil, fmt.Errorf("delivery: enqueue: %w", err)
 	}

@@ -423,11 +423,7 @@ func (e *Engine) replaceJobs(ctx context.Context, q *store.Queries, ts []*task, 
 		params = append(params, river.InsertManyParams{
 			Args: jobArgs{DeliveryID: t.w.ID, Prior: prior}, InsertOpts: opts})
 	}
-	tx, err := q.SQLTx()
-	if err != nil {
-		return nil, err
-	}
-	res, err := e.inserter.InsertManyTx(ctx, tx, params)
+	res, err := e.jobs.insertMany(ctx, q, params)
 	if err != nil {
 		return nil, err
 	}
@@ -445,19 +441,7 @@ func (e *Engine) deleteJobs(ctx context.Context, q *store.Queries, ids []int64) 
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	tx, err := q.SQLTx()
-	if err != nil {
-		return nil, err
-	}
-	res, err := e.inserter.JobDeleteManyTx(ctx, tx, river.NewJobDeleteManyParams().IDs(ids...).First(len(ids)))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]int64, len(res.Jobs))
-	for i, j := range res.Jobs {
-		out[i] = j.ID
-	}
-	return out, nil
+	return e.jobs.deleteMany(ctx, q, ids)
 }
 
 // dropJobs deletes jobs in a transaction of their own. A job that stays

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatsidecar/chatsidecar/providers"
@@ -35,11 +36,16 @@ func leaseEngine(t *testing.T) (*Engine, *store.Store) {
 // local worker is sending, whose lease ends now.
 func heldTask(t *testing.T, e *Engine, deliveryID int64) *task {
 	t.Helper()
-	res, err := e.inserter.Insert(context.Background(), jobArgs{DeliveryID: deliveryID},
-		&river.InsertOpts{Queue: queueName, ScheduledAt: e.now().Add(e.opts.Lease)})
-	require.NoError(t, err)
+	ctx := context.Background()
+	var res []*rivertype.JobInsertResult
+	require.NoError(t, e.store.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		res, err = e.jobs.insertMany(ctx, q, []river.InsertManyParams{{Args: jobArgs{DeliveryID: deliveryID},
+			InsertOpts: &river.InsertOpts{Queue: queueName, ScheduledAt: e.now().Add(e.opts.Lease)}}})
+		return err
+	}))
 	tk := &task{w: &store.Work{Delivery: store.Delivery{ID: deliveryID, Attempts: 3}}, lease: e.now()}
-	tk.jobID.Store(res.Job.ID)
+	tk.jobID.Store(res[0].Job.ID)
 	require.Equal(t, 1, e.local.reserve(1))
 	e.local.inflight[deliveryID] = tk
 	return tk

@@ -143,9 +143,25 @@ func (s *Store) Close() error { return s.sqlDB.Close() }
 
 // InTx runs fn in one transaction: everything fn does commits together or
 // not at all. fn must use only the Queries it is given.
+//
+// On PostgreSQL the transaction runs on a connection taken from the pool
+// for it, so that Queries.PgxTx can reach the same transaction through
+// pgx (the job queue's pgx driver inserts jobs with it).
 func (s *Store) InTx(ctx context.Context, fn func(q *Queries) error) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(&Queries{db: tx, crypt: s.crypt, reg: s.reg})
+	if s.dialect != Postgres {
+		return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return fn(&Queries{db: tx, crypt: s.crypt, reg: s.reg})
+		})
+	}
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	db := s.db.WithContext(ctx)
+	db.Statement.ConnPool = conn // Transaction begins on it
+	return db.Transaction(func(tx *gorm.DB) error {
+		return fn(&Queries{db: tx, crypt: s.crypt, reg: s.reg, sqlConn: conn})
 	})
 }
 
@@ -178,6 +194,9 @@ type Queries struct {
 	db    *gorm.DB
 	crypt *crypter
 	reg   *providers.Registry
+	// sqlConn is the connection of a PostgreSQL transaction (InTx), nil
+	// otherwise.
+	sqlConn *sql.Conn
 }
 
 func (q *Queries) conn(ctx context.Context) *gorm.DB { return q.db.WithContext(ctx) }

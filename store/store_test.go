@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatsidecar/chatsidecar/providers"
@@ -319,4 +320,55 @@ func toString(v any) string {
 		return x.String()
 	}
 	return ""
+}
+
+// PgxTx reaches the InTx transaction through pgx: what runs there commits
+// or rolls back with the rest, and the transaction cannot be ended or
+// nested from pgx. Outside a PostgreSQL transaction it is refused.
+func TestPgxTxJoinsTheTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		s := storetest.Open(t, db, registry(t))
+		require.ErrorIs(t, s.PgxTx(func(pgx.Tx) error { return nil }), store.ErrNoPgxTx)
+		if db.Name != "postgres" {
+			err := s.InTx(ctx, func(q *store.Queries) error { return q.PgxTx(func(pgx.Tx) error { return nil }) })
+			require.ErrorIs(t, err, store.ErrNoPgxTx)
+			return
+		}
+		write := func(name string, fail bool) error {
+			return s.InTx(ctx, func(q *store.Queries) error {
+				if err := q.PgxTx(func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, `INSERT INTO counters (name, value) VALUES ($1, 1)`, name)
+					return err
+				}); err != nil {
+					return err
+				}
+				if err := q.BumpCounter(ctx, name); err != nil { // the same transaction, through GORM
+					return err
+				}
+				if fail {
+					return errors.New("roll back")
+				}
+				return nil
+			})
+		}
+		require.Error(t, write("rolled_back", true))
+		require.NoError(t, write("committed", false))
+		for name, want := range map[string]int64{"rolled_back": 0, "committed": 2} {
+			got, err := s.Counter(ctx, name)
+			require.NoError(t, err)
+			require.Equal(t, want, got, name)
+		}
+		err := s.InTx(ctx, func(q *store.Queries) error {
+			return q.PgxTx(func(tx pgx.Tx) error {
+				_, err := tx.Begin(ctx)
+				require.Error(t, err, "no nested transaction")
+				require.Error(t, tx.Commit(ctx), "InTx commits")
+				require.Error(t, tx.Rollback(ctx), "InTx rolls back")
+				return nil
+			})
+		})
+		require.NoError(t, err)
+	})
 }
