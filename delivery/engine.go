@@ -332,7 +332,8 @@ func (e *Engine) Enqueue(ctx context.Context, q *store.Queries, ds []*store.Deli
 			d.Status = store.StatusQueued
 		}
 	}
-	if err := q.InsertDeliveries(ctx, ds); err != nil {
+	facts, err := q.InsertDeliveries(ctx, ds)
+	if err != nil {
 		return nil, err
 	}
 	if err := e.notifyQueued(ctx, q, ds); err != nil {
@@ -342,7 +343,7 @@ func (e *Engine) Enqueue(ctx context.Context, q *store.Queries, ds []*store.Deli
 	if len(notes) > 0 {
 		room = e.local.reserve(len(ds))
 	}
-	local, err := e.insertJobs(ctx, q, ds, notes, room)
+	local, err := e.insertJobs(ctx, q, ds, facts, notes, room)
 	if err != nil {
 		if room > 0 {
 			e.local.load.Add(-int64(room))
@@ -383,10 +384,10 @@ func (e *Engine) Queued(ds ...*store.Delivery) {
 
 // insertJobs inserts the jobs of ds. The first room deliveries with a
 // note are local: their jobs wait one lease, and the returned Local
-// carries what their workers need (read in the same transaction). The
-// caller reserved room and releases it if this fails.
+// carries what their workers need (facts, read when the deliveries were
+// inserted). The caller reserved room and releases it if this fails.
 func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.Delivery,
-	notes map[int64]*providers.Notification, room int) (*Local, error) {
+	facts map[int64]store.WorkFacts, notes map[int64]*providers.Notification, room int) (*Local, error) {
 	lease := e.now().Add(e.opts.Lease)
 	params := make([]river.InsertManyParams, len(ds))
 	local := make([]int, 0, room)
@@ -404,14 +405,6 @@ func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.D
 	}
 	if len(local) == 0 {
 		return nil, nil
-	}
-	ids := make([]int64, len(local))
-	for k, i := range local {
-		ids[k] = ds[i].ID
-	}
-	facts, err := q.LoadWorkFacts(ctx, ids)
-	if err != nil {
-		return nil, err
 	}
 	l := &Local{tasks: make([]*task, len(local))}
 	for k, i := range local {
@@ -460,7 +453,7 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
 		if err := e.notifyQueued(ctx, q, []*store.Delivery{d}); err != nil {
 			return err
 		}
-		_, err = e.insertJobs(ctx, q, []*store.Delivery{d}, nil, 0)
+		_, err = e.insertJobs(ctx, q, []*store.Delivery{d}, nil, nil, 0)
 		return err
 	})
 	if err != nil {

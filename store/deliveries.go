@@ -100,16 +100,66 @@ func (q *Queries) GetEvent(ctx context.Context, id int64) (*ForumEvent, error) {
 	return &e, nil
 }
 
-// InsertDeliveries stores new deliveries and sets their ids.
-func (q *Queries) InsertDeliveries(ctx context.Context, ds []*Delivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
+// insertChunk bounds the rows of one INSERT: 500 rows of 12 values stay
+// far below PostgreSQL's 65,535 parameters.
+const insertChunk = 500
+
+// InsertDeliveries stores new deliveries, sets their ids and returns their
+// WorkFacts, read by the same statement: whether an earlier delivery of
+// the same topic to the same channel is unfinished (one stored before, or
+// one earlier in ds) and the topic's thread in the channel.
+func (q *Queries) InsertDeliveries(ctx context.Context, ds []*Delivery) (map[int64]WorkFacts, error) {
+	facts := make(map[int64]WorkFacts, len(ds))
 	now := q.db.NowFunc()
-	for _, d := range ds {
-		d.CreatedAt, d.UpdatedAt = now, now
+	type lane struct{ ch, topic int64 }
+	seen := map[lane]bool{}
+	for start := 0; start < len(ds); start += insertChunk {
+		chunk := ds[start:min(start+insertChunk, len(ds))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO deliveries (event_id, channel_id, rule_id, provider, action, filter, topic_id, post_id,
+			status, attempts, created_at, updated_at) VALUES `)
+		args := make([]any, 0, len(chunk)*12)
+		for i, d := range chunk {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			d.CreatedAt, d.UpdatedAt = now, now
+			args = append(args, d.EventID, d.ChannelID, d.RuleID, d.Provider, d.Action, d.Filter, d.TopicID, d.PostID,
+				d.Status, d.Attempts, now, now)
+		}
+		// RETURNING sees the tables as they were before the statement,
+		// so deliveries of ds itself are checked below, in order.
+		sb.WriteString(` RETURNING id, ` + earlierPendingOf("deliveries") + ` AS earlier_pending,
+			(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = deliveries.channel_id
+				AND t.topic_id = deliveries.topic_id) AS topic_thread`)
+		var rows []struct {
+			ID             int64
+			EarlierPending bool
+			TopicThread    *string
+		}
+		if err := q.conn(ctx).Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+			return nil, err
+		}
+		if len(rows) != len(chunk) {
+			return nil, fmt.Errorf("store: inserted %d deliveries, got %d ids back", len(chunk), len(rows))
+		}
+		for i, d := range chunk {
+			r := rows[i]
+			d.ID = r.ID
+			f := WorkFacts{EarlierPending: r.EarlierPending}
+			if r.TopicThread != nil {
+				f.TopicThread = *r.TopicThread
+			}
+			if d.TopicID != nil {
+				l := lane{d.ChannelID, *d.TopicID}
+				f.EarlierPending = f.EarlierPending || seen[l]
+				seen[l] = true
+			}
+			facts[d.ID] = f
+		}
 	}
-	return q.conn(ctx).CreateInBatches(ds, 500).Error
+	return facts, nil
 }
 
 // GetDelivery returns a delivery by id.
@@ -312,8 +362,13 @@ const pendingSQL = "status IN ('" + StatusQueued + "', '" + StatusSending + "', 
 
 // earlierPendingSQL is true for a delivery d when an earlier delivery of
 // its topic to its channel is unfinished (see EarlierPending).
-const earlierPendingSQL = `EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = d.channel_id
-	AND p.topic_id = d.topic_id AND p.id < d.id AND p.` + pendingSQL + `)`
+var earlierPendingSQL = earlierPendingOf("d")
+
+// earlierPendingOf is earlierPendingSQL for the delivery row named row.
+func earlierPendingOf(row string) string {
+	return `EXISTS (SELECT 1 FROM deliveries p WHERE p.channel_id = ` + row + `.channel_id
+	AND p.topic_id = ` + row + `.topic_id AND p.id < ` + row + `.id AND p.` + pendingSQL + `)`
+}
 
 // EarlierPending reports whether an earlier delivery of the same topic to
 // the same channel is still unfinished, so later posts can wait their
@@ -477,41 +532,10 @@ func (q *Queries) LoadWorks(ctx context.Context, ids []int64) (map[int64]*Work, 
 
 // WorkFacts is what a worker needs to know about a delivery besides the
 // delivery and its event: whether it must wait its turn and its topic's
-// thread (see Work).
+// thread (see Work). InsertDeliveries returns them for new deliveries.
 type WorkFacts struct {
 	EarlierPending bool
 	TopicThread    string
-}
-
-// LoadWorkFacts reads the WorkFacts of many deliveries in one query. The
-// engine reads them in the transaction that queues deliveries it will send
-// itself, where the deliveries and their events are already in hand.
-func (q *Queries) LoadWorkFacts(ctx context.Context, ids []int64) (map[int64]WorkFacts, error) {
-	out := make(map[int64]WorkFacts, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rows []struct {
-		ID             int64
-		EarlierPending bool
-		TopicThread    *string
-	}
-	err := q.conn(ctx).Raw(`SELECT d.id,
-		`+earlierPendingSQL+` AS earlier_pending,
-		(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = d.channel_id AND t.topic_id = d.topic_id) AS topic_thread
-		FROM deliveries d WHERE d.id IN ?`,
-		ids).Scan(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		f := WorkFacts{EarlierPending: r.EarlierPending}
-		if r.TopicThread != nil {
-			f.TopicThread = *r.TopicThread
-		}
-		out[r.ID] = f
-	}
-	return out, nil
 }
 
 // Completion is one delivery the platform confirmed.

@@ -46,7 +46,10 @@ func TestDeliveries(t *testing.T) {
 			{EventID: evs[0].ID, ChannelID: ch.ID, Provider: "hook", Action: store.ActionSend, Filter: "thread", Status: store.StatusQueued, TopicID: ptr(int64(10)), PostID: ptr(int64(1))},
 			{EventID: evs[1].ID, ChannelID: ch.ID, Provider: "hook", Action: store.ActionSend, Filter: "thread", Status: store.StatusQueued, TopicID: ptr(int64(10)), PostID: ptr(int64(2))},
 		}
-		require.NoError(t, s.InsertDeliveries(ctx, ds))
+		facts, err := s.InsertDeliveries(ctx, ds)
+		require.NoError(t, err)
+		require.Equal(t, map[int64]store.WorkFacts{ds[0].ID: {}, ds[1].ID: {EarlierPending: true}}, facts,
+			"the second waits for the first, inserted by the same statement")
 
 		w, err := s.LoadWork(ctx, ds[1].ID)
 		require.NoError(t, err)
@@ -81,6 +84,34 @@ func TestDeliveries(t *testing.T) {
 		require.NoError(t, err)
 		require.False(t, w.EarlierPending)
 		require.Equal(t, "m1", w.TopicThread, "the topic's first message is its thread")
+
+		// A later delivery of the topic learns its thread, and that it
+		// waits for the unfinished one stored before it; one of another
+		// topic does neither.
+		evs3 := []*store.ForumEvent{
+			{Kind: "post_created", DedupeKey: "post_created:3", Source: "webhook", TopicID: ptr(int64(10)), PostID: ptr(int64(3)), Payload: `{}`},
+			{Kind: "post_created", DedupeKey: "post_created:4", Source: "webhook", TopicID: ptr(int64(12)), PostID: ptr(int64(4)), Payload: `{}`},
+		}
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error { return q.InsertEvents(ctx, evs3) }))
+		later := []*store.Delivery{
+			{EventID: evs3[0].ID, ChannelID: ch.ID, Provider: "hook", Action: store.ActionSend, Filter: "thread", Status: store.StatusQueued, TopicID: ptr(int64(10)), PostID: ptr(int64(3))},
+			{EventID: evs3[1].ID, ChannelID: ch.ID, Provider: "hook", Action: store.ActionSend, Filter: "thread", Status: store.StatusQueued, TopicID: ptr(int64(12)), PostID: ptr(int64(4))},
+		}
+		var laterFacts map[int64]store.WorkFacts
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+			laterFacts, err = q.InsertDeliveries(ctx, later)
+			return err
+		}))
+		require.Equal(t, map[int64]store.WorkFacts{
+			later[0].ID: {EarlierPending: true, TopicThread: "m1"},
+			later[1].ID: {},
+		}, laterFacts)
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+			return q.CompleteDeliveries(ctx, []store.Completion{
+				{DeliveryID: later[0].ID, ChannelID: ch.ID, Action: store.ActionSend, PostID: 3, TopicID: 10},
+				{DeliveryID: later[1].ID, ChannelID: ch.ID, Action: store.ActionSend, PostID: 4, TopicID: 12},
+			}, at)
+		}))
 
 		// A second group: a reply without ids and a deletion, no CASE arms.
 		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {

@@ -2,4 +2,4 @@ package store
 
 // EarlierPendingSQL lets the external tests check the query plan of the
 // turn check.
-const EarlierPendingSQL = earlierPendingSQL
+var EarlierPendingSQL = earlierPendingSQL
