@@ -891,3 +891,36 @@ func TestE2E_HiddenTagsNeverReachChat(t *testing.T) {
 		}
 	})
 }
+
+// Rules created or changed after intake built its match index apply to the
+// very next webhook (intake reads the rules generation in every group
+// commit and rebuilds the index when it moved), and the event records the
+// deliveries it caused.
+func TestE2E_RuleChangesApplyToTheNextWebhook(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		first := s.slackChannel("first", "WATCH", 5)
+		code, body := s.webhook("post_created", discoursetest.PostPayload(post(201, 60, 1, 5, "One.")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"deliveries":1`)
+
+		second := s.slackChannel("second", "WATCH", 5) // a channel and a rule the index does not know
+		code, body = s.webhook("post_created", discoursetest.PostPayload(post(202, 61, 1, 5, "Two.")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"deliveries":2`)
+		ds := s.waitDeliveries(second, 1)
+		var out struct {
+			Delivery struct{ Event struct{ Deliveries int } }
+		}
+		s.gql(`query($id: ID!) { delivery(id: $id) { event { deliveries } } }`, map[string]any{"id": ds[0].ID}, &out)
+		require.Equal(t, 2, out.Delivery.Event.Deliveries, "the stored event counts its deliveries")
+
+		s.rule(first, "MUTE", 5) // a changed rule, too
+		code, body = s.webhook("post_created", discoursetest.PostPayload(post(203, 62, 1, 5, "Three.")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"deliveries":1`)
+		require.Len(t, s.waitDeliveries(second, 2), 2)
+		require.Len(t, s.waitDeliveries(first, 2), 2, "the muted channel got nothing after the mute")
+	})
+}
