@@ -2,8 +2,6 @@ package matrix
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -167,31 +165,15 @@ func (d Destination) formatOptions() formatOptions {
 
 // SendTxnID is the transaction id Notify uses for n in channelID.
 func SendTxnID(channelID int64, n *providers.Notification) string {
-	parts := []string{"send", string(n.Kind), strconv.FormatInt(n.Post.ID, 10), strconv.Itoa(n.Post.Version)}
-	if n.Post.ID == 0 {
-		parts = append(parts, strconv.FormatInt(n.Post.CreatedAt.UnixNano(), 10), strconv.FormatInt(n.Topic.ID, 10))
-	}
-	return txnID(channelID, parts...)
+	return providers.SendKey(channelID, n)
 }
 
 // EditTxnID is the transaction id Edit uses to replace eventID with n.
 func EditTxnID(channelID int64, n *providers.Notification, eventID string) string {
-	return txnID(channelID, "edit", eventID, strconv.FormatInt(n.Post.ID, 10), strconv.Itoa(n.Post.Version))
+	return providers.StableKey(channelID, "edit", eventID, strconv.FormatInt(n.Post.ID, 10), strconv.Itoa(n.Post.Version))
 }
 
 // RedactTxnID is the transaction id Delete uses to redact eventID.
 func RedactTxnID(channelID int64, eventID string) string {
-	return txnID(channelID, "redact", eventID)
-}
-
-// txnID hashes the parts into a short id of URL-safe characters. The
-// prefix makes the sidecar's transactions recognisable in server logs.
-func txnID(channelID int64, parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte(strconv.FormatInt(channelID, 10)))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return "chatsidecar." + hex.EncodeToString(h.Sum(nil)[:16])
+	return providers.StableKey(channelID, "redact", eventID)
 }

@@ -15,11 +15,17 @@ import (
 type payload struct {
 	// Event is the notification's kind: post_created, post_edited or
 	// post_destroyed; also sent as X-Chatsidecar-Event.
-	Event  string `json:"event"`
-	Site   site   `json:"site"`
-	Topic  topic  `json:"topic"`
-	Post   post   `json:"post"`
-	Author author `json:"author"`
+	Event string `json:"event"`
+	// DeliveryID is the same for every attempt to send this event to
+	// this channel (providers.SendKey), across retries, replicas and
+	// restarts; also sent as X-Chatsidecar-Delivery. A receiver that
+	// keeps the ids it has seen ignores a resend. In the body it is
+	// covered by the signature; the header is not.
+	DeliveryID string `json:"delivery_id"`
+	Site       site   `json:"site"`
+	Topic      topic  `json:"topic"`
+	Post       post   `json:"post"`
+	Author     author `json:"author"`
 	// Text is a plain-text rendering for receivers that only display a
 	// line: "<title> [Category] tags - <display name>" and the post's URL.
 	Text string `json:"text"`
@@ -65,16 +71,17 @@ type author struct {
 	ProfileURL  string `json:"profile_url"`
 }
 
-// newPayload turns a notification into the webhook's document. It is pure,
-// so the document is pinned by a golden file.
-func newPayload(n *providers.Notification) payload {
+// newPayload turns a notification to a channel into the webhook's
+// document. It is pure, so the document is pinned by a golden file.
+func newPayload(channelID int64, n *providers.Notification) payload {
 	tags := n.Topic.Tags
 	if tags == nil {
 		tags = []string{}
 	}
 	return payload{
-		Event: string(n.Kind),
-		Site:  site{Title: n.Site.Title, BaseURL: n.Site.BaseURL, LogoURL: n.Site.LogoURL},
+		Event:      string(n.Kind),
+		DeliveryID: providers.SendKey(channelID, n),
+		Site:       site{Title: n.Site.Title, BaseURL: n.Site.BaseURL, LogoURL: n.Site.LogoURL},
 		Topic: topic{
 			ID: n.Topic.ID, Title: n.Topic.Title, URL: n.Topic.URL,
 			Tags: tags, Category: newCategory(n.Topic.Category),

@@ -11,6 +11,6 @@ import (
 func TestPayloadGoldenCases(t *testing.T) {
 	t.Parallel()
 	providertest.RunGolden(t, providertest.GoldenCases(), func(c providertest.GoldenCase) any {
-		return newPayload(c.Notification)
+		return newPayload(7, c.Notification)
 	})
 }

@@ -10,14 +10,20 @@
 //	Content-Type: application/json
 //	User-Agent: chatsidecar
 //	X-Chatsidecar-Event: post_created (the notification's kind)
+//	X-Chatsidecar-Delivery: chatsidecar.<32 hex> (the same on every resend)
 //	X-Chatsidecar-Signature: sha256=<hex> (only when signing_secret is set)
 //
 // The signature mirrors Discourse's X-Discourse-Event-Signature: the
 // lowercase hex HMAC-SHA256 of the raw body keyed by signing_secret, so a
 // receiver that already verifies Discourse webhooks can verify these the
 // same way (compare in constant time). Like Discourse's, it carries no
-// timestamp and does not stop replays; a receiver that cares should
-// de-duplicate on post.id and post.version.
+// timestamp and does not stop replays.
+//
+// Delivery is at least once: the engine resends after a timeout or a 5xx,
+// and after a crash between the receiver's answer and the commit of the
+// outcome. Every resend of one event to one channel carries the same
+// delivery_id (and X-Chatsidecar-Delivery), so a receiver that remembers
+// the ids it has processed sees each notification once.
 //
 // Any 2xx is success; when the reply is a JSON object with an "id" (string
 // or number) it becomes the Receipt's MessageID. Other statuses are
@@ -56,6 +62,10 @@ const (
 	// HeaderSignature carries "sha256=" and the hex HMAC-SHA256 of the
 	// body, when signing_secret is set.
 	HeaderSignature = "X-Chatsidecar-Signature"
+	// HeaderDelivery carries the body's delivery_id, which stays the same
+	// when the engine sends the notification again, so a receiver can
+	// drop a resend without parsing the body.
+	HeaderDelivery = "X-Chatsidecar-Delivery"
 )
 
 // Error keys the generic webhook records on a channel. They are the
@@ -159,7 +169,8 @@ func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers
 	if err != nil || t.Data["url"] == "" {
 		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the webhook URL or api_base_url is not valid")
 	}
-	body, err := providers.EncodeJSON(newPayload(n))
+	payload := newPayload(t.ChannelID, n)
+	body, err := providers.EncodeJSON(payload)
 	if err != nil {
 		return nil, providers.Permanent("", nil, "encoding the webhook payload: %v", err)
 	}
@@ -168,6 +179,7 @@ func (p *Provider) Notify(ctx context.Context, t *providers.Target, n *providers
 		return nil, providers.Permanent(KeyNotConfigured, providers.ErrNotConfigured, "the webhook URL is not valid")
 	}
 	req.Header.Set(HeaderEvent, string(n.Kind))
+	req.Header.Set(HeaderDelivery, payload.DeliveryID)
 	if secret := t.Settings.String("signing_secret"); secret != "" {
 		req.Header.Set(HeaderSignature, sign(secret, body))
 	}

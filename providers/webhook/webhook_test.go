@@ -61,6 +61,41 @@ func TestRequest(t *testing.T) {
 	require.True(t, strings.HasPrefix(req.Header.Get(webhook.HeaderSignature), "sha256="))
 }
 
+// TestDeliveryIDIsTheSameOnEveryResend: a resend (a retry, or the send a
+// killed process could not record) carries the first attempt's id, in
+// the signed body and in the header; another channel or a new version of
+// the post is a new id.
+func TestDeliveryIDIsTheSameOnEveryResend(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	send := func(tg *providers.Target, n *providers.Notification) (header, body string) {
+		t.Helper()
+		_, err := b.p.Notify(t.Context(), tg, n)
+		require.NoError(t, err)
+		req := b.fake.RequireLast(t)
+		var doc struct {
+			DeliveryID string `json:"delivery_id"`
+		}
+		require.NoError(t, json.Unmarshal(req.Body, &doc))
+		return req.Header.Get(webhook.HeaderDelivery), doc.DeliveryID
+	}
+	n := providertest.Notification()
+	first, inBody := send(target(b.fake.URL()), n)
+	require.Equal(t, providers.SendKey(1, n), first)
+	require.Equal(t, first, inBody)
+	again, _ := send(target(b.fake.URL()), providertest.Notification())
+	require.Equal(t, first, again)
+
+	other := target(b.fake.URL())
+	other.ChannelID = 2
+	otherChannel, _ := send(other, n)
+	require.NotEqual(t, first, otherChannel)
+	edited := providertest.Notification()
+	edited.Kind, edited.Post.Version = providers.PostEdited, 2
+	newVersion, _ := send(target(b.fake.URL()), edited)
+	require.NotEqual(t, first, newVersion)
+}
+
 func TestPayloadGolden(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
