@@ -156,6 +156,39 @@ func TestEndToEndLossFailsAfterTimeout(t *testing.T) {
 	require.Empty(t, f.state().channels, "cleaned up after a failed run too")
 }
 
+// TestEndToEndExpectingRestarts is a run during which the server was
+// killed and restarted: some webhooks got no 2xx although their events
+// were stored and delivered, and some deliveries were sent again with the
+// same delivery id. That passes with --expect-restarts and fails without;
+// a lost delivery fails either way.
+func TestEndToEndExpectingRestarts(t *testing.T) {
+	f := newFakeServer(t, testKey, testSecret)
+	f.unanswered = func(n int) bool { return n%10 == 3 }
+	f.dup = func(n int) bool { return n%10 == 5 }
+	args := []string{"--events", "40", "--channels", "2", "--concurrency", "1", "--json"}
+
+	r := runTool(t, f.URL(), append(args, "--expect-restarts")...)
+	require.Equal(t, exitOK, r.code, "stderr: %s", r.stderr)
+	rep := decodeReport(t, r)
+	require.True(t, rep.Pass)
+	require.Equal(t, 4, rep.IngestErrors)
+	require.Equal(t, 72, rep.DeliveriesExpected, "36 accepted events on 2 channels")
+	require.Equal(t, 72, rep.DeliveriesReceived)
+	require.Equal(t, 8, rep.DeliveredUnanswered)
+	require.Equal(t, 8, rep.Duplicates)
+	require.Equal(t, 8, rep.DuplicatesSameID)
+	require.Zero(t, rep.Loss)
+
+	r = runTool(t, f.URL(), args...)
+	require.Equal(t, exitCheckFailed, r.code, "without --expect-restarts, refused webhooks and duplicates fail")
+
+	f.drop = func(n int) bool { return n%40 == 20 } // n counts the webhooks of every run
+	r = runTool(t, f.URL(), append(args, "--expect-restarts", "--timeout", "200ms")...)
+	require.Equal(t, exitCheckFailed, r.code)
+	rep = decodeReport(t, r)
+	require.Equal(t, 2, rep.Loss, "post 20 on both channels")
+}
+
 func TestEndToEndWrongSecretIsIngestErrors(t *testing.T) {
 	f := newFakeServer(t, testKey, testSecret)
 	r := runTool(t, f.URL(), "--events", "15", "--json", "--webhook-secret", "not-the-secret")
@@ -165,7 +198,9 @@ func TestEndToEndWrongSecretIsIngestErrors(t *testing.T) {
 	require.Equal(t, 15, rep.IngestErrors)
 	require.Zero(t, rep.IngestOK)
 	require.Equal(t, map[string]int{"HTTP 401": 15}, rep.IngestErrorReasons)
-	require.Equal(t, 15, rep.Loss)
+	require.Zero(t, rep.DeliveriesExpected, "a refused webhook is owed no delivery")
+	require.Zero(t, rep.Loss)
+	require.False(t, rep.Pass, "refused webhooks fail the run")
 	require.False(t, rep.TimedOut, "nothing was accepted, so nothing was waited for")
 	require.Contains(t, r.stderr, "accepted none")
 }

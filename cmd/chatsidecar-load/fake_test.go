@@ -32,7 +32,9 @@ type fakeServer struct {
 
 	// dup and drop choose, by the order in which webhooks are handled
 	// (0-based), posts to deliver twice and posts to never deliver.
-	dup, drop func(n int) bool
+	// unanswered chooses posts that are delivered but answered 503, like
+	// a server killed after its commit and before its answer.
+	dup, drop, unanswered func(n int) bool
 	// refuseChannel chooses, by creation order (0-based), channels whose
 	// createChannel fails.
 	refuseChannel func(n int) bool
@@ -57,6 +59,7 @@ func newFakeServer(t *testing.T, key, secret string) *fakeServer {
 		client:   &http.Client{Timeout: 10 * time.Second},
 		channels: map[string]string{}, names: map[string]string{}, rules: map[string]float64{},
 		dup: func(int) bool { return false }, drop: func(int) bool { return false },
+		unanswered:    func(int) bool { return false },
 		refuseChannel: func(int) bool { return false },
 	}
 	mux := http.NewServeMux()
@@ -200,7 +203,7 @@ func (f *fakeServer) webhook(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	p := in.Post
-	out, err := json.Marshal(map[string]any{
+	doc := map[string]any{
 		"event": "post_created",
 		"site":  map[string]any{"title": "Forum", "base_url": "https://forum.example.org", "logo_url": ""},
 		"topic": map[string]any{"id": p.TopicID, "title": p.TopicTitle, "url": "https://forum.example.org/t/" + fmt.Sprint(p.TopicID), "tags": []string{}, "category": nil},
@@ -210,15 +213,19 @@ func (f *fakeServer) webhook(w http.ResponseWriter, r *http.Request) {
 		},
 		"author": map[string]any{"username": p.Username, "name": "", "display_name": "", "avatar_url": "", "profile_url": ""},
 		"text":   p.TopicTitle,
-	})
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
 	}
 	if f.drop(n) {
 		urls = nil
 	}
 	for _, url := range urls {
+		// Like the real provider's, the id is the same for every send of
+		// this post to this channel.
+		doc["delivery_id"] = fmt.Sprintf("fake.%d.%s", p.ID, url)
+		out, err := json.Marshal(doc)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
 		times := 1
 		if f.dup(n) {
 			times = 2
@@ -228,6 +235,10 @@ func (f *fakeServer) webhook(w http.ResponseWriter, r *http.Request) {
 				f.t.Errorf("deliver post %d to %s: %v", p.ID, url, err)
 			}
 		}
+	}
+	if f.unanswered(n) {
+		http.Error(w, "the answer is lost", http.StatusServiceUnavailable)
+		return
 	}
 	w.WriteHeader(http.StatusAccepted)
 }

@@ -33,8 +33,11 @@ const (
 )
 
 // sinkShutdownTimeout bounds waiting for deliveries still in flight at
-// the sink when the run ends.
-const sinkShutdownTimeout = 5 * time.Second
+// the sink when the run ends; by then they can only be late duplicates.
+// It is short because net/http's Shutdown counts a connection that was
+// opened but has not sent a request yet as busy for 5 s, and the server's
+// client often holds one: a longer bound only delayed the report.
+const sinkShutdownTimeout = time.Second
 
 // run is the whole command: it parses args, runs the load, prints the
 // report on stdout (progress and problems go to stderr) and returns the
@@ -149,6 +152,7 @@ func execute(ctx context.Context, o *options, logw io.Writer) (*report, error) {
 	}
 	stopProgress := startProgress(o.progress, logf, sd, sk, o.events)
 	res := sd.send(ctx, o.events, o.concurrency, o.rate)
+	sk.expect(res.accepted)
 	timedOut := false
 	switch {
 	case ctx.Err() != nil:
@@ -169,7 +173,7 @@ func execute(ctx context.Context, o *options, logw io.Writer) (*report, error) {
 	}
 	rep := buildReport(outcome{
 		server: o.server, runID: runID, events: o.events, warmup: o.warmup, channels: o.channels, rate: o.rate,
-		idBase: idBase, send: res, sink: sk.stats(), timedOut: timedOut, rss: rss,
+		idBase: idBase, send: res, sink: sk.stats(), timedOut: timedOut, rss: rss, expectRestarts: o.expectRestarts,
 	})
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("interrupted: %w", err)

@@ -41,8 +41,10 @@ type options struct {
 	settle        time.Duration
 	progress      time.Duration // 0 prints no progress lines
 	keep          bool
-	enable        bool
-	jsonOut       bool
+	// expectRestarts: the server is killed and restarted during the run.
+	expectRestarts bool
+	enable         bool
+	jsonOut        bool
 }
 
 // usageError is a problem with the command line: nothing was done, and
@@ -86,6 +88,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "how long to wait for all deliveries once sending is done")
 	fs.DurationVar(&o.settle, "settle", time.Second, "how long to keep listening for late duplicates once every delivery arrived")
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "interval of progress lines on stderr (0 = none)")
+	fs.BoolVar(&o.expectRestarts, "expect-restarts", false, "the server is killed and restarted during the run: webhooks it did not accept are owed nothing, and resends repeating a delivery id are allowed; a loss still fails the run")
 	fs.BoolVar(&o.keep, "keep", false, "keep the channels (and the provider's enabled state) after the run")
 	fs.BoolVar(&o.enable, "enable-provider", true, "enable the webhook provider for the run if it is disabled")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")

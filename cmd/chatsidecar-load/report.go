@@ -36,16 +36,28 @@ type report struct {
 	IngestPerSecond float64 `json:"ingest_per_second"`
 	TargetRate      float64 `json:"target_rate"`
 	Channels        int     `json:"channels"`
-	// DeliveriesExpected is events × channels; DeliveriesReceived counts
-	// distinct (channel, post) pairs.
-	DeliveriesExpected int `json:"deliveries_expected"`
-	DeliveriesReceived int `json:"deliveries_received"`
+	// DeliveriesExpected is the events the server accepted (2xx) ×
+	// channels; DeliveriesReceived counts the distinct (channel, post)
+	// pairs of those events that arrived. DeliveredUnanswered counts the
+	// pairs of events whose webhook got no 2xx and that arrived anyway:
+	// the server stored the event but its answer was lost (it was killed
+	// or timed out first). They are owed nothing and are not a loss.
+	DeliveriesExpected  int `json:"deliveries_expected"`
+	DeliveriesReceived  int `json:"deliveries_received"`
+	DeliveredUnanswered int `json:"delivered_unanswered"`
 	// DeliverySeconds runs from the first measured delivery to the last;
 	// DeliveriesPerSecond counts measured deliveries.
 	DeliverySeconds     float64 `json:"delivery_seconds"`
 	DeliveriesPerSecond float64 `json:"deliveries_per_second"`
-	Loss                int     `json:"loss"`
-	Duplicates          int     `json:"duplicates"`
+	// Loss is expected deliveries that never arrived.
+	Loss       int `json:"loss"`
+	Duplicates int `json:"duplicates"`
+	// DuplicatesSameID counts the duplicates that carried the delivery id
+	// of the first arrival, so a receiver that remembers ids drops them.
+	DuplicatesSameID int `json:"duplicates_same_delivery_id"`
+	// ExpectRestarts is --expect-restarts: ingest errors and duplicates
+	// that repeat a delivery id do not fail the run.
+	ExpectRestarts bool `json:"expect_restarts"`
 	// UnexpectedRequests reached the sink but were none of the run's
 	// deliveries (a wrong path, a foreign post id, a body that is not the
 	// webhook provider's).
@@ -57,8 +69,29 @@ type report struct {
 	RSS     *rssReport     `json:"rss,omitempty"`
 	// TimedOut is set when --timeout passed before every delivery arrived.
 	TimedOut bool `json:"timed_out"`
-	// Pass is true when nothing was lost or duplicated.
+	// Pass is true when nothing was lost or duplicated and every webhook
+	// was accepted; with ExpectRestarts, when nothing was lost and every
+	// duplicate repeated its delivery id.
 	Pass bool `json:"pass"`
+}
+
+// failures says why the run failed; none when it passed.
+func (r *report) failures() []string {
+	var why []string
+	if r.Loss > 0 {
+		why = append(why, "deliveries lost")
+	}
+	if r.IngestErrors > 0 && !r.ExpectRestarts {
+		why = append(why, "webhooks not accepted")
+	}
+	switch {
+	case r.Duplicates == 0:
+	case !r.ExpectRestarts:
+		why = append(why, "deliveries duplicated")
+	case r.DuplicatesSameID < r.Duplicates:
+		why = append(why, "duplicates without the first arrival's delivery id")
+	}
+	return why
 }
 
 // latencySummary holds percentiles in milliseconds.
@@ -92,6 +125,8 @@ type outcome struct {
 	sink     sinkStats
 	timedOut bool
 	rss      *rssReport
+	// expectRestarts is --expect-restarts.
+	expectRestarts bool
 }
 
 // percentile returns the nearest-rank p-th percentile (0 < p <= 100) of
@@ -142,9 +177,9 @@ func buildReport(o outcome) *report {
 		IngestErrors:       o.send.failed,
 		TargetRate:         o.rate,
 		Channels:           o.channels,
-		DeliveriesExpected: o.events * o.channels,
-		DeliveriesReceived: len(o.sink.first),
 		Duplicates:         o.sink.duplicates,
+		DuplicatesSameID:   o.sink.sameID,
+		ExpectRestarts:     o.expectRestarts,
 		UnexpectedRequests: o.sink.unexpected,
 		Sink429s:           o.sink.served429,
 		TimedOut:           o.timedOut,
@@ -153,9 +188,21 @@ func buildReport(o outcome) *report {
 	if len(o.send.reasons) > 0 {
 		r.IngestErrorReasons = o.send.reasons
 	}
-	// Events before o.warmup are not measured.
+	accepted := func(i int64) bool {
+		return i >= 0 && i < int64(len(o.send.accepted)) && o.send.accepted[i]
+	}
+	r.DeliveriesExpected = o.send.ok * o.channels
+	for k := range o.sink.first {
+		if accepted(k.postID - o.idBase) {
+			r.DeliveriesReceived++
+		} else {
+			r.DeliveredUnanswered++
+		}
+	}
+	// Events before o.warmup, and events the server did not accept, are
+	// not measured.
 	measured := func(i int64) bool {
-		return i >= int64(o.warmup) && i < int64(len(o.send.sent)) && !o.send.sent[i].IsZero()
+		return i >= int64(o.warmup) && accepted(i) && !o.send.sent[i].IsZero()
 	}
 	r.WarmupEvents = o.warmup
 	start := o.send.start
@@ -195,7 +242,7 @@ func buildReport(o outcome) *report {
 	r.DeliverySeconds = span.Seconds()
 	r.DeliveriesPerSecond = perSecond(len(latencies), span)
 	r.Loss = r.DeliveriesExpected - r.DeliveriesReceived
-	r.Pass = r.Loss == 0 && r.Duplicates == 0
+	r.Pass = len(r.failures()) == 0
 	return r
 }
 
@@ -224,10 +271,17 @@ func writeText(w io.Writer, r *report) error {
 	row("ingest duration", "%s", seconds(r.IngestSeconds))
 	row("ingest rate", "%.1f events/s (2xx answers)", r.IngestPerSecond)
 	row("deliveries", "%d received of %d expected (%d channel%s)", r.DeliveriesReceived, r.DeliveriesExpected, r.Channels, plural(r.Channels))
+	if r.DeliveredUnanswered > 0 {
+		row("delivered, no 2xx", "%d (the server stored them but its answer was lost)", r.DeliveredUnanswered)
+	}
 	row("delivery duration", "%s (first to last)", seconds(r.DeliverySeconds))
 	row("delivery rate", "%.1f deliveries/s", r.DeliveriesPerSecond)
 	row("loss", "%d%s", r.Loss, map[bool]string{true: " (timed out)"}[r.TimedOut])
-	row("duplicates", "%d", r.Duplicates)
+	if r.Duplicates > 0 {
+		row("duplicates", "%d (%d repeating the first arrival's delivery id)", r.Duplicates, r.DuplicatesSameID)
+	} else {
+		row("duplicates", "%d", r.Duplicates)
+	}
 	row("unexpected requests", "%d", r.UnexpectedRequests)
 	row("429s served", "%d", r.Sink429s)
 	row("latency p50", "%s", millis(r.Latency.P50))
@@ -243,7 +297,7 @@ func writeText(w io.Writer, r *report) error {
 	}
 	result := "PASS"
 	if !r.Pass {
-		result = "FAIL (deliveries lost or duplicated)"
+		result = "FAIL (" + strings.Join(r.failures(), ", ") + ")"
 	}
 	row("result", "%s", result)
 	return tw.Flush()

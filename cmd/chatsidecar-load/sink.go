@@ -45,21 +45,33 @@ type sinkConfig struct {
 // deliveries is unexpected.
 type sink struct {
 	cfg      sinkConfig
-	expected int
-	done     chan struct{} // closed when every expected delivery arrived
+	expected int           // every post of the run on every channel
+	done     chan struct{} // closed when every awaited delivery arrived
 
-	mu         sync.Mutex
-	first      map[deliveryKey]time.Time
+	mu    sync.Mutex
+	first map[deliveryKey]time.Time
+	// firstID is the delivery id the first arrival carried.
+	firstID    map[deliveryKey]string
 	duplicates int
+	// sameID counts the duplicates that carried the first arrival's
+	// delivery id, which a receiver that remembers ids would drop.
+	sameID     int
 	served429  int
 	unexpected int
 	recorded   int // every recorded request, duplicates included
+	// awaited[i] says whether post minPostID+i is awaited; nil awaits
+	// every post until expect narrows it. want and got count awaited
+	// deliveries, expected and arrived.
+	awaited   []bool
+	want, got int
+	closed    bool
 }
 
 // sinkStats is a copy of what the sink saw.
 type sinkStats struct {
 	first      map[deliveryKey]time.Time
 	duplicates int
+	sameID     int
 	served429  int
 	unexpected int
 }
@@ -71,11 +83,54 @@ func newSink(cfg sinkConfig) *sink {
 		expected: expected,
 		done:     make(chan struct{}),
 		first:    make(map[deliveryKey]time.Time, expected),
+		firstID:  make(map[deliveryKey]string, expected),
+		want:     expected,
 	}
 }
 
-// Done is closed once every expected delivery has arrived at least once.
+// Done is closed once every awaited delivery has arrived at least once.
 func (s *sink) Done() <-chan struct{} { return s.done }
+
+// expect narrows the awaited deliveries to the posts whose webhook the
+// server accepted (accepted[i] for post minPostID+i), on every channel.
+// A server that refused a webhook, or was down when it came, owes no
+// delivery for it; one that stored the event but died before answering
+// still delivers it, and the sink records that too.
+func (s *sink) expect(accepted []bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.awaited = accepted
+	s.want, s.got = 0, 0
+	for _, ok := range accepted {
+		if ok {
+			s.want += s.cfg.channels
+		}
+	}
+	for k := range s.first {
+		if s.isAwaited(k) {
+			s.got++
+		}
+	}
+	s.closeIfComplete()
+}
+
+// isAwaited reports whether k counts towards Done; s.mu is held.
+func (s *sink) isAwaited(k deliveryKey) bool {
+	if s.awaited == nil {
+		return true
+	}
+	i := k.postID - s.cfg.minPostID
+	return i >= 0 && i < int64(len(s.awaited)) && s.awaited[i]
+}
+
+// closeIfComplete closes done once every awaited delivery arrived; s.mu
+// is held.
+func (s *sink) closeIfComplete() {
+	if !s.closed && s.got >= s.want {
+		s.closed = true
+		close(s.done)
+	}
+}
 
 // ServeHTTP answers one delivery of the generic webhook provider. The 429
 // decision comes before the body is read and before anything is recorded,
@@ -97,7 +152,8 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Post struct {
+		DeliveryID string `json:"delivery_id"`
+		Post       struct {
 			ID int64 `json:"id"`
 		} `json:"post"`
 	}
@@ -122,7 +178,7 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		}
 	}
-	writeReceipt(w, s.record(deliveryKey{channel: channel, postID: body.Post.ID}))
+	writeReceipt(w, s.record(deliveryKey{channel: channel, postID: body.Post.ID}, body.DeliveryID))
 }
 
 // writeReceipt answers like a chat platform that created message n; the
@@ -164,20 +220,26 @@ func (s *sink) countUnexpected() {
 	s.mu.Unlock()
 }
 
-// record notes that k arrived now and returns the request's sequence
-// number, which doubles as the message id of the receipt.
-func (s *sink) record(k deliveryKey) int {
+// record notes that k arrived now carrying delivery id id, and returns
+// the request's sequence number, which doubles as the message id of the
+// receipt.
+func (s *sink) record(k deliveryKey, id string) int {
 	at := s.cfg.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.recorded++
 	if _, seen := s.first[k]; seen {
 		s.duplicates++
+		if id != "" && id == s.firstID[k] {
+			s.sameID++
+		}
 		return s.recorded
 	}
 	s.first[k] = at
-	if len(s.first) == s.expected {
-		close(s.done)
+	s.firstID[k] = id
+	if s.isAwaited(k) {
+		s.got++
+		s.closeIfComplete()
 	}
 	return s.recorded
 }
@@ -197,5 +259,5 @@ func (s *sink) stats() sinkStats {
 	for k, v := range s.first {
 		first[k] = v
 	}
-	return sinkStats{first: first, duplicates: s.duplicates, served429: s.served429, unexpected: s.unexpected}
+	return sinkStats{first: first, duplicates: s.duplicates, sameID: s.sameID, served429: s.served429, unexpected: s.unexpected}
 }

@@ -167,3 +167,61 @@ func TestHookChannel(t *testing.T) {
 		require.False(t, ok, path)
 	}
 }
+
+// deliverWithID sends a delivery carrying a delivery id, as the webhook
+// provider does.
+func deliverWithID(h http.Handler, path, postID, id string) int {
+	body := `{"event":"post_created","delivery_id":"` + id + `","post":{"id":` + postID + `}}`
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader(body)))
+	return rec.Code
+}
+
+func TestSinkExpectAwaitsOnlyAcceptedPosts(t *testing.T) {
+	s := newSink(testSinkConfig())
+	requireOpen := func(msg string) {
+		t.Helper()
+		select {
+		case <-s.Done():
+			t.Fatal(msg)
+		default:
+		}
+	}
+	require.Equal(t, http.StatusOK, deliverTo(s, "/hook/0", "100").Code)
+	require.Equal(t, http.StatusOK, deliverTo(s, "/hook/1", "100").Code)
+	s.expect([]bool{true, false, true})
+	requireOpen("done before post 102 arrived")
+	require.Equal(t, http.StatusOK, deliverTo(s, "/hook/0", "101").Code, "a post whose webhook was not accepted is still recorded")
+	require.Equal(t, http.StatusOK, deliverTo(s, "/hook/0", "102").Code)
+	requireOpen("done before post 102 arrived on channel 1")
+	require.Equal(t, http.StatusOK, deliverTo(s, "/hook/1", "102").Code)
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("not done after every accepted post arrived on every channel")
+	}
+	require.Len(t, s.stats().first, 5)
+
+	// Everything awaited may have arrived before expect is called.
+	s = newSink(testSinkConfig())
+	require.Equal(t, http.StatusOK, deliverTo(s, "/hook/0", "101").Code)
+	require.Equal(t, http.StatusOK, deliverTo(s, "/hook/1", "101").Code)
+	s.expect([]bool{false, true, false})
+	select {
+	case <-s.Done():
+	default:
+		t.Fatal("not done although the one accepted post had arrived")
+	}
+}
+
+func TestSinkCountsDuplicatesRepeatingTheDeliveryID(t *testing.T) {
+	s := newSink(testSinkConfig())
+	require.Equal(t, http.StatusOK, deliverWithID(s, "/hook/0", "100", "d-1"))
+	require.Equal(t, http.StatusOK, deliverWithID(s, "/hook/0", "100", "d-1"))
+	require.Equal(t, http.StatusOK, deliverWithID(s, "/hook/0", "100", "d-2"))
+	require.Equal(t, http.StatusOK, deliverWithID(s, "/hook/1", "101", ""))
+	require.Equal(t, http.StatusOK, deliverWithID(s, "/hook/1", "101", ""))
+	st := s.stats()
+	require.Equal(t, 3, st.duplicates)
+	require.Equal(t, 1, st.sameID, "only a resend carrying the first arrival's id counts; no id is no id")
+}

@@ -4,7 +4,8 @@
 // and for automation.
 //
 // Each notification is one POST of the JSON document described by payload
-// (event, site, topic, post, author, and a rendered plain text) with these
+// (event, delivery id, site, topic, post, author, and a rendered plain
+// text) with these
 // headers:
 //
 //	Content-Type: application/json
