@@ -96,7 +96,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		fmt.Fprintf(fs.Output(), "Usage: chatsidecar-load [flags]\n\n"+
 			"Sends signed Discourse post_created webhooks to a running chatsidecar server and\n"+
 			"measures delivery to a local chat sink. Exit status: 0 all delivered once,\n"+
-			"1 the run failed, 2 bad usage, 3 deliveries were lost or duplicated.\n\nFlags:\n")
+			"1 the run failed, 2 bad usage, 3 deliveries were lost or duplicated or webhooks\n"+
+			"refused.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
