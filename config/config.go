@@ -61,6 +61,9 @@ type Config struct {
 	// sends itself is out of other workers' reach; after a crash, any
 	// replica sends it once the lease ends (delivery.Options.Lease).
 	DeliveryLease time.Duration
+	// Retention is how long finished deliveries and their forum events
+	// are kept (delivery.Options.Retention); 0 keeps them forever.
+	Retention time.Duration
 	// CatchUpInterval is how often missed posts are looked for through
 	// the Discourse API (only when the API is configured).
 	CatchUpInterval time.Duration
@@ -162,6 +165,14 @@ func variables() []variable {
 			c.DeliveryLease = d
 			return nil
 		}},
+		{"CHATSIDECAR_RETENTION", "retention", "30d", "how long forum events and their finished deliveries are kept, such as 30d or 720h; 0 keeps them forever", func(c *Config, v string) error {
+			d, err := ParseRetention(v)
+			if err != nil {
+				return err
+			}
+			c.Retention = d
+			return nil
+		}},
 		{"CHATSIDECAR_CATCHUP_INTERVAL", "catchup-interval", "5m", "how often to look for posts whose webhook never arrived (needs the Discourse API)", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < time.Second {
@@ -257,6 +268,29 @@ func setURL(dst *string, v string) error {
 	}
 	*dst = v
 	return nil
+}
+
+// ParseRetention reads a retention: a whole number of days ("30d"), a Go
+// duration of at least an hour ("720h"), or "0" for no limit. Days are
+// accepted because retention is thought of in days and Go durations have
+// no unit for them.
+func ParseRetention(v string) (time.Duration, error) {
+	bad := errors.New("must be a number of days such as 30d, a duration of at least 1h such as 720h, or 0 to keep everything")
+	if v == "0" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 1 || n > 36500 {
+			return 0, bad
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Hour {
+		return 0, bad
+	}
+	return d, nil
 }
 
 // ParseSecretKey decodes a 32-byte key written as base64 (standard or URL

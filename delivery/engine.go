@@ -70,6 +70,9 @@ type Options struct {
 	Lease time.Duration
 	// WorkDisabled makes an insert-only engine (for the CLI and tests).
 	WorkDisabled bool
+	// Retention is how long finished deliveries and their events are
+	// kept; 0 keeps them forever (see Prune).
+	Retention time.Duration
 	// Limits returns the per-channel minimum interval between messages
 	// for a provider; nil uses DefaultChannelInterval.
 	Limits func(provider string) time.Duration
@@ -200,6 +203,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &pruneWorker{e: e}); err != nil {
+		return nil, err
+	}
 	cfg := &river.Config{
 		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: opts.Workers}},
 		Workers:              workers,
@@ -214,6 +220,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		// table keeps the history.
 		CompletedJobRetentionPeriod: time.Hour,
 		ErrorHandler:                &errorHandler{log: opts.Logger},
+		PeriodicJobs:                prunePeriodically(opts.Retention),
 	}
 	switch opts.Store.Dialect() {
 	case store.Postgres:

@@ -12,13 +12,14 @@ import (
 // Metrics are the Prometheus series of intake and delivery. A nil
 // *Metrics records nothing, so tests need not build one.
 type Metrics struct {
-	events    *prometheus.CounterVec
-	outcomes  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	send      *prometheus.HistogramVec
-	dropped   prometheus.Counter
-	catchedUp prometheus.Counter
-	subs      prometheus.Gauge
+	events       *prometheus.CounterVec
+	outcomes     *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	send         *prometheus.HistogramVec
+	dropped      prometheus.Counter
+	catchedUp    prometheus.Counter
+	prunedEvents prometheus.Counter
+	subs         prometheus.Gauge
 }
 
 // NewMetrics registers the series on reg. With a store, it also exports
@@ -56,9 +57,13 @@ func NewMetrics(reg prometheus.Registerer, st *store.Store) *Metrics {
 			Name: "chatsidecar_catchup_posts_total",
 			Help: "Posts found by catch-up that no webhook had delivered.",
 		}),
+		prunedEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatsidecar_events_pruned_total",
+			Help: "Forum events deleted with their deliveries because they were older than the retention.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp, m.subs)
+		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp, m.prunedEvents, m.subs)
 		if st != nil {
 			reg.MustRegister(&queueDepth{st: st, desc: prometheus.NewDesc("chatsidecar_delivery_queue_depth",
 				"Deliveries not yet finished, by status.", []string{"status"}, nil)})
@@ -100,6 +105,12 @@ func (m *Metrics) droppedUpdate() {
 func (m *Metrics) caughtUp(n int) {
 	if m != nil {
 		m.catchedUp.Add(float64(n))
+	}
+}
+
+func (m *Metrics) pruned(n int) {
+	if m != nil && n > 0 {
+		m.prunedEvents.Add(float64(n))
 	}
 }
 

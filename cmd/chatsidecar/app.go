@@ -44,6 +44,7 @@ func (c *cli) buildApp(ctx context.Context, st *store.Store, reg *providers.Regi
 	eopts := delivery.Options{
 		Store: st, Registry: reg, Logger: c.log, Metrics: metrics,
 		Workers: cfg.DeliveryWorkers, WorkDisabled: cfg.DeliveryWorkers == 0, Lease: cfg.DeliveryLease,
+		Retention: cfg.Retention,
 	}
 	if st.Dialect() == store.Postgres {
 		eopts.DatabaseURL = cfg.DatabaseURL
