@@ -35,6 +35,11 @@ func (a *Admin) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
 	return a.Engine.Retry(ctx, id)
 }
 
+// RetryFailed queues a channel's FAILED deliveries again (Engine.RetryFailed).
+func (a *Admin) RetryFailed(ctx context.Context, channelID int64, since time.Time, limit int) ([]*store.Delivery, int, error) {
+	return a.Engine.RetryFailed(ctx, channelID, since, limit)
+}
+
 // NotRetryable reports whether err is Retry refusing the delivery's status.
 func (a *Admin) NotRetryable(err error) bool { return errors.Is(err, ErrNotRetryable) }
 

@@ -437,6 +437,45 @@ func (e *Engine) Published(ds ...*store.Delivery) {
 	}
 }
 
+// MaxRetryFailed bounds the deliveries one RetryFailed queues.
+const MaxRetryFailed = 1000
+
+// RetryFailed queues again, with fresh attempt counts, up to limit FAILED
+// deliveries of a channel created at or after since (zero: any time),
+// oldest first, so an outage is resent in order. It returns them and how
+// many FAILED deliveries of the channel (since since) are left, for the
+// next call. It is what an admin runs after fixing a channel's token or
+// URL; retrying deliveries one by one does not scale to an outage.
+func (e *Engine) RetryFailed(ctx context.Context, channelID int64, since time.Time, limit int) ([]*store.Delivery, int, error) {
+	limit = min(max(limit, 1), MaxRetryFailed)
+	var ds []*store.Delivery
+	var left int
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
+		if _, err := q.GetChannel(ctx, channelID); err != nil {
+			return err
+		}
+		var err error
+		if ds, err = q.RequeueFailed(ctx, channelID, since, limit); err != nil {
+			return err
+		}
+		if len(ds) > 0 {
+			if err := e.notifyQueued(ctx, q, ds); err != nil {
+				return err
+			}
+			if _, err := e.insertJobs(ctx, q, ds, nil, nil, 0); err != nil {
+				return err
+			}
+		}
+		left, err = q.CountFailed(ctx, channelID, since)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	e.Queued(ds...)
+	return ds, left, nil
+}
+
 // ErrNotRetryable is returned by Retry for a delivery that is still in
 // progress or already delivered.
 var ErrNotRetryable = errors.New("only failed or cancelled deliveries can be retried")

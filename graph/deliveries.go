@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"time"
 
 	"github.com/chatsidecar/chatsidecar/graph/model"
 	"github.com/chatsidecar/chatsidecar/store"
@@ -15,6 +16,10 @@ type Deliveries interface {
 	// Retry queues a FAILED or CANCELLED delivery again; other statuses
 	// return an error satisfying errors.Is(err, ErrNotRetryable).
 	Retry(ctx context.Context, id int64) (*store.Delivery, error)
+	// RetryFailed queues up to limit FAILED deliveries of a channel
+	// created at or after since (zero: any time) again, oldest first, and
+	// returns them and how many FAILED ones are left.
+	RetryFailed(ctx context.Context, channelID int64, since time.Time, limit int) (queued []*store.Delivery, remaining int, err error)
 	// TestChannel queues a notification to one channel, bypassing rules.
 	TestChannel(ctx context.Context, channelID, topicID int64) (*store.Delivery, error)
 	// Subscribe streams delivery updates of one channel (0: all) until
@@ -79,6 +84,39 @@ func eventModel(e *store.ForumEvent) *model.ForumEvent {
 
 // listDeliveries pages deliveries newest first; the cursor is the last id
 // seen.
+// maxRetryFailed is the schema's bound on retryFailedDeliveries(limit):
+// one transaction and one answer stay small.
+const maxRetryFailed = 1000
+
+// retryFailed is retryFailedDeliveries: it checks the arguments and hands
+// over to the engine; a channel that does not exist is NOT_FOUND.
+func (r *Resolver) retryFailed(ctx context.Context, channelID string, since *time.Time, limit *int) (*model.RetryFailedResult, error) {
+	id, err := parseID("channelId", channelID)
+	if err != nil {
+		return nil, err
+	}
+	n := 100
+	if limit != nil {
+		n = *limit
+	}
+	if n < 1 || n > maxRetryFailed {
+		return nil, inputError("limit", "must be between 1 and %d", maxRetryFailed)
+	}
+	var from time.Time
+	if since != nil {
+		from = *since
+	}
+	ds, left, err := r.deliveries.RetryFailed(ctx, id, from, n)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.RetryFailedResult{Deliveries: make([]*model.Delivery, len(ds)), Remaining: left}
+	for i, d := range ds {
+		out.Deliveries[i] = deliveryModel(d)
+	}
+	return out, nil
+}
+
 func (r *Resolver) listDeliveries(ctx context.Context, filter *model.DeliveryFilter, first *int, after *string) (*model.DeliveryConnection, error) {
 	limit, beforeID, err := pageArgs(first, after)
 	if err != nil {

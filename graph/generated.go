@@ -153,17 +153,18 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		ApplyConfig       func(childComplexity int, document string, prune *bool, dryRun *bool) int
-		CheckChannel      func(childComplexity int, id string) int
-		ConfigureProvider func(childComplexity int, input model.ConfigureProviderInput) int
-		CreateChannel     func(childComplexity int, input model.CreateChannelInput) int
-		CreateRule        func(childComplexity int, input model.CreateRuleInput) int
-		DeleteChannel     func(childComplexity int, id string) int
-		DeleteRule        func(childComplexity int, id string) int
-		RetryDelivery     func(childComplexity int, id string) int
-		TestChannel       func(childComplexity int, id string, topicID *string) int
-		UpdateChannel     func(childComplexity int, id string, input model.UpdateChannelInput) int
-		UpdateRule        func(childComplexity int, id string, input model.UpdateRuleInput) int
+		ApplyConfig           func(childComplexity int, document string, prune *bool, dryRun *bool) int
+		CheckChannel          func(childComplexity int, id string) int
+		ConfigureProvider     func(childComplexity int, input model.ConfigureProviderInput) int
+		CreateChannel         func(childComplexity int, input model.CreateChannelInput) int
+		CreateRule            func(childComplexity int, input model.CreateRuleInput) int
+		DeleteChannel         func(childComplexity int, id string) int
+		DeleteRule            func(childComplexity int, id string) int
+		RetryDelivery         func(childComplexity int, id string) int
+		RetryFailedDeliveries func(childComplexity int, channelID string, since *time.Time, limit *int) int
+		TestChannel           func(childComplexity int, id string, topicID *string) int
+		UpdateChannel         func(childComplexity int, id string, input model.UpdateChannelInput) int
+		UpdateRule            func(childComplexity int, id string, input model.UpdateRuleInput) int
 	}
 
 	PageInfo struct {
@@ -202,6 +203,11 @@ type ComplexityRoot struct {
 		Provider     func(childComplexity int, id string) int
 		Providers    func(childComplexity int) int
 		Rules        func(childComplexity int, channelID string) int
+	}
+
+	RetryFailedResult struct {
+		Deliveries func(childComplexity int) int
+		Remaining  func(childComplexity int) int
 	}
 
 	Rule struct {
@@ -249,6 +255,7 @@ type MutationResolver interface {
 	TestChannel(ctx context.Context, id string, topicID *string) (*model.Delivery, error)
 	CheckChannel(ctx context.Context, id string) (*model.ChannelCheckResult, error)
 	RetryDelivery(ctx context.Context, id string) (*model.Delivery, error)
+	RetryFailedDeliveries(ctx context.Context, channelID string, since *time.Time, limit *int) (*model.RetryFailedResult, error)
 }
 type QueryResolver interface {
 	Providers(ctx context.Context) ([]*model.Provider, error)
@@ -801,6 +808,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RetryDelivery(childComplexity, args["id"].(string)), true
+	case "Mutation.retryFailedDeliveries":
+		if e.ComplexityRoot.Mutation.RetryFailedDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_retryFailedDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RetryFailedDeliveries(childComplexity, args["channelId"].(string), args["since"].(*time.Time), args["limit"].(*int)), true
 	case "Mutation.testChannel":
 		if e.ComplexityRoot.Mutation.TestChannel == nil {
 			break
@@ -1025,6 +1043,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Rules(childComplexity, args["channelId"].(string)), true
+
+	case "RetryFailedResult.deliveries":
+		if e.ComplexityRoot.RetryFailedResult.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryFailedResult.Deliveries(childComplexity), true
+	case "RetryFailedResult.remaining":
+		if e.ComplexityRoot.RetryFailedResult.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RetryFailedResult.Remaining(childComplexity), true
 
 	case "Rule.categoryId":
 		if e.ComplexityRoot.Rule.CategoryID == nil {
@@ -1275,6 +1306,13 @@ type Mutation {
   checkChannel(id: ID!): ChannelCheckResult!
   "Queue a FAILED or CANCELLED delivery again with a fresh attempt count."
   retryDelivery(id: ID!): Delivery!
+  """
+  Queue the FAILED deliveries of a channel again with fresh attempt counts, oldest first: what
+  to do after fixing a channel's token or URL. since leaves out deliveries created before it (old
+  news may be better not sent); limit (1 to 1000) bounds one call, and remaining says how many
+  FAILED deliveries are left for the next one.
+  """
+  retryFailedDeliveries(channelId: ID!, since: Time, limit: Int = 100): RetryFailedResult!
 }
 
 type Subscription {
@@ -1329,6 +1367,14 @@ type Delivery {
   createdAt: Time!
   updatedAt: Time!
   deliveredAt: Time
+}
+
+"What retryFailedDeliveries queued."
+type RetryFailedResult {
+  "The deliveries queued again, oldest first."
+  deliveries: [Delivery!]!
+  "FAILED deliveries of the channel (created since since) not queued by this call."
+  remaining: Int!
 }
 
 type DeliveryError {
@@ -1836,6 +1882,16 @@ func (ec *executionContext) childFields_ProviderSetting(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type ProviderSetting", field.Name)
 }
 
+func (ec *executionContext) childFields_RetryFailedResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deliveries":
+		return ec.fieldContext_RetryFailedResult_deliveries(ctx, field)
+	case "remaining":
+		return ec.fieldContext_RetryFailedResult_remaining(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RetryFailedResult", field.Name)
+}
+
 func (ec *executionContext) childFields_Rule(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2105,6 +2161,36 @@ func (ec *executionContext) field_Mutation_retryDelivery_args(ctx context.Contex
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_retryFailedDeliveries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "channelId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["channelId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg2
 	return args, nil
 }
 
@@ -4575,6 +4661,50 @@ func (ec *executionContext) fieldContext_Mutation_retryDelivery(ctx context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_retryFailedDeliveries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_retryFailedDeliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RetryFailedDeliveries(ctx, fc.Args["channelId"].(string), fc.Args["since"].(*time.Time), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RetryFailedResult) graphql.Marshaler {
+			return ec.marshalNRetryFailedResult2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐRetryFailedResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_retryFailedDeliveries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RetryFailedResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_retryFailedDeliveries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5409,6 +5539,61 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RetryFailedResult_deliveries(ctx context.Context, field graphql.CollectedField, obj *model.RetryFailedResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryFailedResult_deliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deliveries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Delivery) graphql.Marshaler {
+			return ec.marshalNDelivery2ᚕᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryFailedResult_deliveries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RetryFailedResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Delivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RetryFailedResult_remaining(ctx context.Context, field graphql.CollectedField, obj *model.RetryFailedResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RetryFailedResult_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RetryFailedResult_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RetryFailedResult", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Rule_id(ctx context.Context, field graphql.CollectedField, obj *model.Rule) (ret graphql.Marshaler) {
@@ -8129,6 +8314,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "retryFailedDeliveries":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_retryFailedDeliveries(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -8548,6 +8740,49 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var retryFailedResultImplementors = []string{"RetryFailedResult"}
+
+func (ec *executionContext) _RetryFailedResult(ctx context.Context, sel ast.SelectionSet, obj *model.RetryFailedResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, retryFailedResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RetryFailedResult")
+		case "deliveries":
+			out.Values[i] = ec._RetryFailedResult_deliveries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._RetryFailedResult_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -9282,6 +9517,22 @@ func (ec *executionContext) unmarshalNCreateRuleInput2githubᚗcomᚋchatsidecar
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDelivery2ᚕᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDeliveryᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Delivery) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDelivery2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDelivery(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNDelivery2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *model.Delivery) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -9472,6 +9723,16 @@ func (ec *executionContext) marshalNProviderSetting2ᚖgithubᚗcomᚋchatsideca
 		return graphql.Null
 	}
 	return ec._ProviderSetting(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRetryFailedResult2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐRetryFailedResult(ctx context.Context, sel ast.SelectionSet, v *model.RetryFailedResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RetryFailedResult(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRule2ᚕᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐRuleᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Rule) graphql.Marshaler {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/chatsidecar/chatsidecar/admin"
 	"github.com/chatsidecar/chatsidecar/graph/model"
@@ -263,6 +264,14 @@ func (r *mutationResolver) RetryDelivery(ctx context.Context, id string) (*model
 		return nil, err
 	}
 	return deliveryModel(d), nil
+}
+
+// RetryFailedDeliveries is the resolver for the retryFailedDeliveries field.
+func (r *mutationResolver) RetryFailedDeliveries(ctx context.Context, channelID string, since *time.Time, limit *int) (*model.RetryFailedResult, error) {
+	if r.deliveries == nil {
+		return nil, errNoDeliveries
+	}
+	return r.retryFailed(ctx, channelID, since, limit)
 }
 
 // Providers is the resolver for the providers field.

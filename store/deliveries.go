@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
 
@@ -685,4 +686,54 @@ func (q *Queries) CompleteDeliveries(ctx context.Context, cs []Completion, at ti
 		}
 	}
 	return nil
+}
+
+// RequeueFailed turns up to limit FAILED deliveries of a channel created
+// at or after since (zero: any time) back into QUEUED with no attempts,
+// oldest first, and returns them as they are now. On PostgreSQL the rows
+// are locked until the transaction ends, so a concurrent retry of the
+// same delivery waits and then finds it no longer FAILED. The caller
+// queues their jobs in the same transaction.
+func (q *Queries) RequeueFailed(ctx context.Context, channelID int64, since time.Time, limit int) ([]*Delivery, error) {
+	sel := q.failedOf(ctx, channelID, since).Order("id").Limit(limit)
+	if q.db.Dialector.Name() == "postgres" {
+		sel = sel.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ds []*Delivery
+	if err := sel.Find(&ds).Error; err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	now := q.db.NowFunc()
+	err := q.conn(ctx).Model(&Delivery{}).Where("id IN ?", ids).Updates(map[string]any{
+		"status": StatusQueued, "attempts": 0, "next_attempt_at": nil, "updated_at": now}).Error
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		d.Status, d.Attempts, d.NextAttemptAt, d.UpdatedAt = StatusQueued, 0, nil, now
+	}
+	return ds, nil
+}
+
+// CountFailed counts the FAILED deliveries of a channel created at or
+// after since (zero: any time).
+func (q *Queries) CountFailed(ctx context.Context, channelID int64, since time.Time) (int, error) {
+	var n int64
+	err := q.failedOf(ctx, channelID, since).Count(&n).Error
+	return int(n), err
+}
+
+func (q *Queries) failedOf(ctx context.Context, channelID int64, since time.Time) *gorm.DB {
+	db := q.conn(ctx).Model(&Delivery{}).Where("channel_id = ? AND status = ?", channelID, StatusFailed)
+	if !since.IsZero() {
+		db = db.Where("created_at >= ?", since)
+	}
+	return db
 }

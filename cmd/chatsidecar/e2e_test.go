@@ -476,6 +476,98 @@ func TestE2E_Failures(t *testing.T) {
 	})
 }
 
+// TestE2E_RetryFailedDeliveriesOfAChannel: a channel whose deliveries
+// failed for good (the bot was removed: channel_not_found) is fixed, and
+// retryFailedDeliveries queues them again oldest first, in calls bounded
+// by limit, leaving out those created before since; each is delivered.
+func TestE2E_RetryFailedDeliveriesOfAChannel(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("outage", "WATCH", 11)
+		notFound := func(w http.ResponseWriter) { writeSlack(w, map[string]any{"ok": false, "error": "channel_not_found"}) }
+		s.slack.fail(3, notFound)
+		send := func(postID, topicID int64) {
+			code, body := s.webhook("post_created", discoursetest.PostPayload(post(postID, topicID, 1, 11, "during the outage")), webhookSecret)
+			require.Equal(t, http.StatusOK, code, body)
+		}
+		send(1101, 501)
+		s.waitDeliveries(ch, 1)
+		var cut struct{ Deliveries struct{ Edges []struct{ Node struct{ CreatedAt time.Time } } } }
+		s.gql(`query($c: ID) { deliveries(filter: {channelId: $c}) { edges { node { createdAt } } } }`, map[string]any{"c": ch}, &cut)
+		since := cut.Deliveries.Edges[0].Node.CreatedAt.Add(time.Millisecond)
+		send(1102, 502)
+		send(1103, 503)
+		ds := s.waitDeliveries(ch, 3)
+		for _, d := range ds {
+			require.Equal(t, "FAILED", d.Status)
+		}
+		oldest, middle, newest := ds[2].ID, ds[1].ID, ds[0].ID // the list is newest first
+
+		type result struct {
+			RetryFailedDeliveries struct {
+				Deliveries []struct{ ID, Status string }
+				Remaining  int
+			}
+		}
+		retry := func(vars map[string]any) result {
+			var r result
+			s.gql(`mutation($c: ID!, $since: Time, $limit: Int) {
+				retryFailedDeliveries(channelId: $c, since: $since, limit: $limit) { deliveries { id status } remaining } }`, vars, &r)
+			return r
+		}
+		r := retry(map[string]any{"c": ch, "since": since, "limit": 1})
+		require.Len(t, r.RetryFailedDeliveries.Deliveries, 1)
+		require.Equal(t, middle, r.RetryFailedDeliveries.Deliveries[0].ID, "oldest first, and none before since")
+		require.Equal(t, "QUEUED", r.RetryFailedDeliveries.Deliveries[0].Status)
+		require.Equal(t, 1, r.RetryFailedDeliveries.Remaining)
+		r = retry(map[string]any{"c": ch, "since": since})
+		require.Len(t, r.RetryFailedDeliveries.Deliveries, 1)
+		require.Equal(t, newest, r.RetryFailedDeliveries.Deliveries[0].ID)
+		require.Zero(t, r.RetryFailedDeliveries.Remaining, "the one before since is not counted")
+
+		statuses := func() map[string]string {
+			out := map[string]string{}
+			for _, d := range s.waitDeliveries(ch, 3) {
+				out[d.ID] = d.Status
+			}
+			return out
+		}
+		require.Eventually(t, func() bool {
+			st := statuses()
+			return st[middle] == "DELIVERED" && st[newest] == "DELIVERED"
+		}, 30*time.Second, 20*time.Millisecond)
+		require.Equal(t, "FAILED", statuses()[oldest])
+
+		r = retry(map[string]any{"c": ch})
+		require.Len(t, r.RetryFailedDeliveries.Deliveries, 1)
+		require.Equal(t, oldest, r.RetryFailedDeliveries.Deliveries[0].ID, "without since, every failed one")
+		require.Eventually(t, func() bool { return statuses()[oldest] == "DELIVERED" }, 30*time.Second, 20*time.Millisecond)
+		require.Len(t, s.slack.sent(), 3, "each post reached Slack once")
+
+		r = retry(map[string]any{"c": ch})
+		require.Empty(t, r.RetryFailedDeliveries.Deliveries, "nothing left to retry")
+
+		for _, c := range []struct {
+			vars        map[string]any
+			code, field string
+		}{
+			{map[string]any{"c": ch, "limit": 0}, "BAD_USER_INPUT", "limit"},
+			{map[string]any{"c": ch, "limit": 1001}, "BAD_USER_INPUT", "limit"},
+			{map[string]any{"c": "x"}, "BAD_USER_INPUT", "channelId"},
+			{map[string]any{"c": "999999"}, "NOT_FOUND", ""},
+		} {
+			errs := s.gqlErrors(`mutation($c: ID!, $limit: Int) { retryFailedDeliveries(channelId: $c, limit: $limit) { remaining } }`, c.vars, nil)
+			require.Len(t, errs, 1, "%v", c.vars)
+			ext := errs[0]["extensions"].(map[string]any)
+			require.Equal(t, c.code, ext["code"], "%v", c.vars)
+			if c.field != "" {
+				require.Equal(t, c.field, ext["field"], "%v", c.vars)
+			}
+		}
+	})
+}
+
 func TestE2E_OutboundPolicyRefusesPrivateDestinations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		t.Parallel()

@@ -210,6 +210,14 @@ type ProviderSetting struct {
 type Query struct {
 }
 
+// What retryFailedDeliveries queued.
+type RetryFailedResult struct {
+	// The deliveries queued again, oldest first.
+	Deliveries []*Delivery `json:"deliveries"`
+	// FAILED deliveries of the channel (created since since) not queued by this call.
+	Remaining int `json:"remaining"`
+}
+
 type Rule struct {
 	ID        string     `json:"id"`
 	Channel   *Channel   `json:"channel"`
