@@ -493,7 +493,11 @@ func TestE2E_RetryFailedDeliveriesOfAChannel(t *testing.T) {
 		}
 		send(1101, 501)
 		s.waitDeliveries(ch, 1)
-		var cut struct{ Deliveries struct{ Edges []struct{ Node struct{ CreatedAt time.Time } } } }
+		var cut struct {
+			Deliveries struct {
+				Edges []struct{ Node struct{ CreatedAt time.Time } }
+			}
+		}
 		s.gql(`query($c: ID) { deliveries(filter: {channelId: $c}) { edges { node { createdAt } } } }`, map[string]any{"c": ch}, &cut)
 		since := cut.Deliveries.Edges[0].Node.CreatedAt.Add(time.Millisecond)
 		send(1102, 502)
