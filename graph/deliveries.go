@@ -129,6 +129,11 @@ func (r *Resolver) listDeliveries(ctx context.Context, filter *model.DeliveryFil
 				return nil, err
 			}
 		}
+		if filter.EventID != nil {
+			if f.EventID, err = parseID("filter.eventId", *filter.EventID); err != nil {
+				return nil, err
+			}
+		}
 		if filter.Status != nil {
 			if !filter.Status.IsValid() {
 				return nil, inputError("filter.status", "unknown status %q", *filter.Status)
@@ -185,4 +190,44 @@ func (r *Resolver) subscribeDeliveries(ctx context.Context, channelID *string) (
 		}
 	}()
 	return out, nil
+}
+
+// listEvents pages forum events newest first; the cursor is the last id
+// seen.
+func (r *Resolver) listEvents(ctx context.Context, filter *model.ForumEventFilter, first *int, after *string) (*model.ForumEventConnection, error) {
+	limit, beforeID, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	f := store.EventFilter{Limit: limit + 1, BeforeID: beforeID}
+	if filter != nil {
+		if filter.Kind != nil {
+			f.Kind = *filter.Kind
+		}
+		if filter.Source != nil {
+			f.Source = *filter.Source
+		}
+		if filter.TopicID != nil {
+			if f.TopicID, err = parseID("filter.topicId", *filter.TopicID); err != nil {
+				return nil, err
+			}
+		}
+		if filter.PostID != nil {
+			if f.PostID, err = parseID("filter.postId", *filter.PostID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var evs []*store.ForumEvent
+	if limit > 0 {
+		if evs, err = r.store.ListEvents(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+	evs, cursors, info := page(evs, limit, beforeID, func(e *store.ForumEvent) int64 { return e.ID })
+	conn := &model.ForumEventConnection{Edges: make([]*model.ForumEventEdge, len(evs)), PageInfo: info}
+	for i, e := range evs {
+		conn.Edges[i] = &model.ForumEventEdge{Node: eventModel(e), Cursor: cursors[i]}
+	}
+	return conn, nil
 }

@@ -152,6 +152,16 @@ type ComplexityRoot struct {
 		TopicID    func(childComplexity int) int
 	}
 
+	ForumEventConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ForumEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Mutation struct {
 		ApplyConfig           func(childComplexity int, document string, prune *bool, dryRun *bool) int
 		CheckChannel          func(childComplexity int, id string) int
@@ -200,6 +210,8 @@ type ComplexityRoot struct {
 		Deliveries   func(childComplexity int, filter *model.DeliveryFilter, first *int, after *string) int
 		Delivery     func(childComplexity int, id string) int
 		ExportConfig func(childComplexity int) int
+		ForumEvent   func(childComplexity int, id string) int
+		ForumEvents  func(childComplexity int, filter *model.ForumEventFilter, first *int, after *string) int
 		Provider     func(childComplexity int, id string) int
 		Providers    func(childComplexity int) int
 		Rules        func(childComplexity int, channelID string) int
@@ -266,6 +278,8 @@ type QueryResolver interface {
 	ExportConfig(ctx context.Context) (string, error)
 	Deliveries(ctx context.Context, filter *model.DeliveryFilter, first *int, after *string) (*model.DeliveryConnection, error)
 	Delivery(ctx context.Context, id string) (*model.Delivery, error)
+	ForumEvents(ctx context.Context, filter *model.ForumEventFilter, first *int, after *string) (*model.ForumEventConnection, error)
+	ForumEvent(ctx context.Context, id string) (*model.ForumEvent, error)
 }
 type RuleResolver interface {
 	Channel(ctx context.Context, obj *model.Rule) (*model.Channel, error)
@@ -720,6 +734,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ForumEvent.TopicID(childComplexity), true
 
+	case "ForumEventConnection.edges":
+		if e.ComplexityRoot.ForumEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForumEventConnection.Edges(childComplexity), true
+	case "ForumEventConnection.pageInfo":
+		if e.ComplexityRoot.ForumEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForumEventConnection.PageInfo(childComplexity), true
+
+	case "ForumEventEdge.cursor":
+		if e.ComplexityRoot.ForumEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForumEventEdge.Cursor(childComplexity), true
+	case "ForumEventEdge.node":
+		if e.ComplexityRoot.ForumEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ForumEventEdge.Node(childComplexity), true
+
 	case "Mutation.applyConfig":
 		if e.ComplexityRoot.Mutation.ApplyConfig == nil {
 			break
@@ -1014,6 +1054,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.ExportConfig(childComplexity), true
+	case "Query.forumEvent":
+		if e.ComplexityRoot.Query.ForumEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Query_forumEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ForumEvent(childComplexity, args["id"].(string)), true
+	case "Query.forumEvents":
+		if e.ComplexityRoot.Query.ForumEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_forumEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ForumEvents(childComplexity, args["filter"].(*model.ForumEventFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.provider":
 		if e.ComplexityRoot.Query.Provider == nil {
@@ -1148,6 +1210,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputCreateChannelInput,
 		ec.unmarshalInputCreateRuleInput,
 		ec.unmarshalInputDeliveryFilter,
+		ec.unmarshalInputForumEventFilter,
 		ec.unmarshalInputUpdateChannelInput,
 		ec.unmarshalInputUpdateRuleInput,
 	)
@@ -1274,6 +1337,10 @@ type Query {
   deliveries(filter: DeliveryFilter, first: Int = 50, after: String): DeliveryConnection!
   "One delivery."
   delivery(id: ID!): Delivery!
+  "Forum events received (by webhook, catch-up or testChannel), newest first, optionally of one kind, source, topic or post. Events older than the retention whose deliveries finished are deleted."
+  forumEvents(filter: ForumEventFilter, first: Int = 50, after: String): ForumEventConnection!
+  "One forum event."
+  forumEvent(id: ID!): ForumEvent!
 }
 
 type Mutation {
@@ -1339,6 +1406,8 @@ enum DeliveryAction {
 
 input DeliveryFilter {
   channelId: ID
+  "The deliveries one forum event caused."
+  eventId: ID
   status: DeliveryStatus
 }
 
@@ -1386,6 +1455,25 @@ type DeliveryError {
 type DeliveryConnection {
   edges: [DeliveryEdge!]!
   pageInfo: PageInfo!
+}
+
+input ForumEventFilter {
+  "Discourse event name: post_created, topic_edited, …"
+  kind: String
+  "webhook, catchup or test."
+  source: String
+  topicId: ID
+  postId: ID
+}
+
+type ForumEventConnection {
+  edges: [ForumEventEdge!]!
+  pageInfo: PageInfo!
+}
+
+type ForumEventEdge {
+  node: ForumEvent!
+  cursor: String!
 }
 
 type DeliveryEdge {
@@ -1826,6 +1914,26 @@ func (ec *executionContext) childFields_ForumEvent(ctx context.Context, field gr
 		return ec.fieldContext_ForumEvent_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ForumEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_ForumEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ForumEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ForumEventConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForumEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ForumEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ForumEventEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ForumEventEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ForumEventEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2359,6 +2467,50 @@ func (ec *executionContext) field_Query_delivery_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_forumEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_forumEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ForumEventFilter, error) {
+			return ec.unmarshalOForumEventFilter2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -4177,6 +4329,125 @@ func (ec *executionContext) fieldContext_ForumEvent_createdAt(_ context.Context,
 	return graphql.NewScalarFieldContext("ForumEvent", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
+func (ec *executionContext) _ForumEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ForumEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForumEventConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ForumEventEdge) graphql.Marshaler {
+			return ec.marshalNForumEventEdge2ᚕᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForumEventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForumEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForumEventEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForumEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ForumEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForumEventConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForumEventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForumEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForumEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ForumEventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForumEventEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ForumEvent) graphql.Marshaler {
+			return ec.marshalNForumEvent2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForumEventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ForumEventEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForumEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ForumEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ForumEventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ForumEventEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ForumEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ForumEventEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _Mutation_configureProvider(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5459,6 +5730,94 @@ func (ec *executionContext) fieldContext_Query_delivery(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_delivery_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_forumEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_forumEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ForumEvents(ctx, fc.Args["filter"].(*model.ForumEventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ForumEventConnection) graphql.Marshaler {
+			return ec.marshalNForumEventConnection2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_forumEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForumEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_forumEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_forumEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_forumEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ForumEvent(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ForumEvent) graphql.Marshaler {
+			return ec.marshalNForumEvent2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_forumEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ForumEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_forumEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7142,7 +7501,7 @@ func (ec *executionContext) unmarshalInputDeliveryFilter(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"channelId", "status"}
+	fieldsInOrder := [...]string{"channelId", "eventId", "status"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -7156,6 +7515,13 @@ func (ec *executionContext) unmarshalInputDeliveryFilter(ctx context.Context, ob
 				return it, err
 			}
 			it.ChannelID = data
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalODeliveryStatus2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDeliveryStatus(ctx, v)
@@ -7163,6 +7529,57 @@ func (ec *executionContext) unmarshalInputDeliveryFilter(ctx context.Context, ob
 				return it, err
 			}
 			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputForumEventFilter(ctx context.Context, obj any) (model.ForumEventFilter, error) {
+	var it model.ForumEventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "source", "topicId", "postId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		case "topicId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("topicId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TopicID = data
+		case "postId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostID = data
 		}
 	}
 	return it, nil
@@ -8217,6 +8634,92 @@ func (ec *executionContext) _ForumEvent(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var forumEventConnectionImplementors = []string{"ForumEventConnection"}
+
+func (ec *executionContext) _ForumEventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ForumEventConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forumEventConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForumEventConnection")
+		case "edges":
+			out.Values[i] = ec._ForumEventConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ForumEventConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var forumEventEdgeImplementors = []string{"ForumEventEdge"}
+
+func (ec *executionContext) _ForumEventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ForumEventEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, forumEventEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ForumEventEdge")
+		case "node":
+			out.Values[i] = ec._ForumEventEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._ForumEventEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var mutationImplementors = []string{"Mutation"}
 
 func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -8715,6 +9218,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_delivery(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "forumEvents":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_forumEvents(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "forumEvent":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_forumEvent(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -9609,6 +10156,42 @@ func (ec *executionContext) marshalNForumEvent2ᚖgithubᚗcomᚋchatsidecarᚋc
 	return ec._ForumEvent(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNForumEventConnection2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.ForumEventConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ForumEventConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNForumEventEdge2ᚕᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ForumEventEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNForumEventEdge2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNForumEventEdge2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventEdge(ctx context.Context, sel ast.SelectionSet, v *model.ForumEventEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ForumEventEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -10068,6 +10651,14 @@ func (ec *executionContext) marshalODeliveryStatus2ᚖgithubᚗcomᚋchatsidecar
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOForumEventFilter2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐForumEventFilter(ctx context.Context, v any) (*model.ForumEventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputForumEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -381,6 +381,24 @@ func (r *queryResolver) Delivery(ctx context.Context, id string) (*model.Deliver
 	return deliveryModel(d), nil
 }
 
+// ForumEvents is the resolver for the forumEvents field.
+func (r *queryResolver) ForumEvents(ctx context.Context, filter *model.ForumEventFilter, first *int, after *string) (*model.ForumEventConnection, error) {
+	return r.listEvents(ctx, filter, first, after)
+}
+
+// ForumEvent is the resolver for the forumEvent field.
+func (r *queryResolver) ForumEvent(ctx context.Context, id string) (*model.ForumEvent, error) {
+	eid, err := parseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	e, err := r.store.GetEvent(ctx, eid)
+	if err != nil {
+		return nil, err
+	}
+	return eventModel(e), nil
+}
+
 // Channel is the resolver for the channel field.
 func (r *ruleResolver) Channel(ctx context.Context, obj *model.Rule) (*model.Channel, error) {
 	return r.channelModelFor(ctx, obj.ChannelID)

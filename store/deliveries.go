@@ -190,6 +190,7 @@ func (q *Queries) LockDelivery(ctx context.Context, id int64) (*Delivery, error)
 // DeliveryFilter selects deliveries; zero fields match everything.
 type DeliveryFilter struct {
 	ChannelID int64
+	EventID   int64
 	Status    string
 	// BeforeID pages backwards: only deliveries with a smaller id.
 	BeforeID int64
@@ -202,6 +203,9 @@ func (q *Queries) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Deli
 	if f.ChannelID != 0 {
 		db = db.Where("channel_id = ?", f.ChannelID)
 	}
+	if f.EventID != 0 {
+		db = db.Where("event_id = ?", f.EventID)
+	}
 	if f.Status != "" {
 		db = db.Where("status = ?", f.Status)
 	}
@@ -212,6 +216,43 @@ func (q *Queries) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Deli
 		db = db.Limit(f.Limit)
 	}
 	var out []*Delivery
+	return out, db.Find(&out).Error
+}
+
+// EventFilter selects forum events for ListEvents; zero fields match all.
+type EventFilter struct {
+	Kind    string
+	Source  string
+	TopicID int64
+	PostID  int64
+	// BeforeID pages backwards: only events with a smaller id.
+	BeforeID int64
+	Limit    int
+}
+
+// ListEvents returns forum events newest first, without their payloads
+// (a list would otherwise carry kilobytes per event that no caller shows).
+func (q *Queries) ListEvents(ctx context.Context, f EventFilter) ([]*ForumEvent, error) {
+	db := q.conn(ctx).Select("id", "kind", "dedupe_key", "source", "topic_id", "post_id", "deliveries", "created_at").Order("id DESC")
+	if f.Kind != "" {
+		db = db.Where("kind = ?", f.Kind)
+	}
+	if f.Source != "" {
+		db = db.Where("source = ?", f.Source)
+	}
+	if f.TopicID != 0 {
+		db = db.Where("topic_id = ?", f.TopicID)
+	}
+	if f.PostID != 0 {
+		db = db.Where("post_id = ?", f.PostID)
+	}
+	if f.BeforeID != 0 {
+		db = db.Where("id < ?", f.BeforeID)
+	}
+	if f.Limit > 0 {
+		db = db.Limit(f.Limit)
+	}
+	var out []*ForumEvent
 	return out, db.Find(&out).Error
 }
 

@@ -1020,3 +1020,101 @@ func TestE2E_RuleChangesApplyToTheNextWebhook(t *testing.T) {
 		require.Len(t, s.waitDeliveries(first, 2), 2, "the muted channel got nothing after the mute")
 	})
 }
+
+// TestE2E_ForumEventsQuery: what the forum sent is listed newest first,
+// paged, and narrowed by kind, source, topic or post; each event says how
+// many deliveries it caused, and deliveries(filter: {eventId}) lists them.
+func TestE2E_ForumEventsQuery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("events", "WATCH", 13)
+		for _, p := range []discourse.Post{post(850, 350, 1, 13, "first"), post(851, 351, 1, 99, "elsewhere"), post(852, 352, 1, 13, "third")} {
+			code, body := s.webhook("post_created", discoursetest.PostPayload(p), webhookSecret)
+			require.Equal(t, http.StatusOK, code, body)
+		}
+		s.waitDeliveries(ch, 2)
+
+		type eventView struct {
+			ID, Kind, Source string
+			TopicID, PostID  string
+			Deliveries       int
+		}
+		var page struct {
+			ForumEvents struct {
+				Edges    []struct{ Node eventView }
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+			}
+		}
+		const list = `query($f: ForumEventFilter, $first: Int, $after: String) {
+			forumEvents(filter: $f, first: $first, after: $after) {
+				edges { node { id kind source topicId postId deliveries } } pageInfo { hasNextPage endCursor } } }`
+		postIDs := func() []string {
+			out := []string{}
+			for _, e := range page.ForumEvents.Edges {
+				out = append(out, e.Node.PostID)
+			}
+			return out
+		}
+		s.gql(list, map[string]any{"first": 2}, &page)
+		require.Equal(t, []string{"852", "851"}, postIDs(), "newest first")
+		require.True(t, page.ForumEvents.PageInfo.HasNextPage)
+		require.Equal(t, eventView{ID: page.ForumEvents.Edges[1].Node.ID, Kind: "post_created", Source: "webhook",
+			TopicID: "351", PostID: "851", Deliveries: 0}, page.ForumEvents.Edges[1].Node, "a post no rule matched is stored with no deliveries")
+		s.gql(list, map[string]any{"first": 2, "after": page.ForumEvents.PageInfo.EndCursor}, &page)
+		require.Equal(t, []string{"850"}, postIDs())
+		require.False(t, page.ForumEvents.PageInfo.HasNextPage)
+		first := page.ForumEvents.Edges[0].Node
+		require.Equal(t, 1, first.Deliveries)
+
+		for _, c := range []struct {
+			filter map[string]any
+			want   []string
+		}{
+			{map[string]any{"postId": "851"}, []string{"851"}},
+			{map[string]any{"topicId": "350"}, []string{"850"}},
+			{map[string]any{"kind": "post_created", "source": "webhook"}, []string{"852", "851", "850"}},
+			{map[string]any{"kind": "topic_created"}, []string{}},
+			{map[string]any{"source": "test"}, []string{}},
+		} {
+			s.gql(list, map[string]any{"f": c.filter}, &page)
+			require.Equal(t, c.want, postIDs(), "%v", c.filter)
+		}
+
+		var one struct{ ForumEvent eventView }
+		s.gql(`query($id: ID!) { forumEvent(id: $id) { id kind source topicId postId deliveries } }`, map[string]any{"id": first.ID}, &one)
+		require.Equal(t, first, one.ForumEvent)
+		var ds struct {
+			Deliveries struct {
+				Edges []struct {
+					Node struct{ ChannelID, EventID string }
+				}
+			}
+		}
+		s.gql(`query($e: ID) { deliveries(filter: {eventId: $e}) { edges { node { channelId eventId } } } }`, map[string]any{"e": first.ID}, &ds)
+		require.Len(t, ds.Deliveries.Edges, 1)
+		require.Equal(t, ch, ds.Deliveries.Edges[0].Node.ChannelID)
+		require.Equal(t, first.ID, ds.Deliveries.Edges[0].Node.EventID)
+
+		for _, c := range []struct{ query, code, field string }{
+			{`{ forumEvents(filter: {topicId: "x"}) { edges { cursor } } }`, "BAD_USER_INPUT", "filter.topicId"},
+			{`{ forumEvents(filter: {postId: "-1"}) { edges { cursor } } }`, "BAD_USER_INPUT", "filter.postId"},
+			{`{ forumEvents(first: 500) { edges { cursor } } }`, "BAD_USER_INPUT", "first"},
+			{`{ forumEvents(after: "bogus") { edges { cursor } } }`, "BAD_USER_INPUT", "after"},
+			{`{ deliveries(filter: {eventId: "x"}) { edges { cursor } } }`, "BAD_USER_INPUT", "filter.eventId"},
+			{`{ forumEvent(id: "x") { id } }`, "BAD_USER_INPUT", "id"},
+			{`{ forumEvent(id: "999999") { id } }`, "NOT_FOUND", ""},
+		} {
+			errs := s.gqlErrors(c.query, nil, nil)
+			require.Len(t, errs, 1, c.query)
+			ext := errs[0]["extensions"].(map[string]any)
+			require.Equal(t, c.code, ext["code"], c.query)
+			if c.field != "" {
+				require.Equal(t, c.field, ext["field"], c.query)
+			}
+		}
+	})
+}

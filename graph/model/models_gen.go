@@ -156,8 +156,10 @@ type DeliveryError struct {
 }
 
 type DeliveryFilter struct {
-	ChannelID *string         `json:"channelId,omitempty"`
-	Status    *DeliveryStatus `json:"status,omitempty"`
+	ChannelID *string `json:"channelId,omitempty"`
+	// The deliveries one forum event caused.
+	EventID *string         `json:"eventId,omitempty"`
+	Status  *DeliveryStatus `json:"status,omitempty"`
 }
 
 // An event received from the forum (webhook, catch-up or test).
@@ -172,6 +174,25 @@ type ForumEvent struct {
 	// How many deliveries it caused.
 	Deliveries int       `json:"deliveries"`
 	CreatedAt  time.Time `json:"createdAt"`
+}
+
+type ForumEventConnection struct {
+	Edges    []*ForumEventEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type ForumEventEdge struct {
+	Node   *ForumEvent `json:"node"`
+	Cursor string      `json:"cursor"`
+}
+
+type ForumEventFilter struct {
+	// Discourse event name: post_created, topic_edited, …
+	Kind *string `json:"kind,omitempty"`
+	// webhook, catchup or test.
+	Source  *string `json:"source,omitempty"`
+	TopicID *string `json:"topicId,omitempty"`
+	PostID  *string `json:"postId,omitempty"`
 }
 
 type Mutation struct {
