@@ -61,6 +61,9 @@ type Config struct {
 	// sends itself is out of other workers' reach; after a crash, any
 	// replica sends it once the lease ends (delivery.Options.Lease).
 	DeliveryLease time.Duration
+	// DatabaseMaxConns bounds the pooled PostgreSQL connections of this
+	// process (store.Options.MaxConns).
+	DatabaseMaxConns int
 	// Retention is how long finished deliveries and their forum events
 	// are kept (delivery.Options.Retention); 0 keeps them forever.
 	Retention time.Duration
@@ -147,6 +150,14 @@ func variables() []variable {
 				return errors.New("must be true or false")
 			}
 			c.OutboundAllowPrivate = b
+			return nil
+		}},
+		{"CHATSIDECAR_DATABASE_MAX_CONNS", "database-max-conns", "16", "PostgreSQL connections this process pools for its own queries; it opens up to 9 more (8 for the delivery queue, 1 for notifications)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 8 || n > 1000 {
+				return errors.New("must be an integer between 8 and 1000")
+			}
+			c.DatabaseMaxConns = n
 			return nil
 		}},
 		{"CHATSIDECAR_DELIVERY_WORKERS", "delivery-workers", "256", "deliveries run at once by this process; 0 for an intake-only replica", func(c *Config, v string) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatsidecar/chatsidecar/config"
+	"github.com/chatsidecar/chatsidecar/store"
 )
 
 func TestParseRetention(t *testing.T) {
@@ -49,4 +50,28 @@ func TestRetentionSetting(t *testing.T) {
 	_, err = load(map[string]string{"CHATSIDECAR_RETENTION": "soon"})
 	require.Error(t, err)
 	require.True(t, strings.Contains(err.Error(), "CHATSIDECAR_RETENTION"), "the error names the variable: %v", err)
+}
+
+func TestDatabaseMaxConnsSetting(t *testing.T) {
+	t.Parallel()
+	load := func(v string) (*config.Config, error) {
+		cfg, _, err := config.Load("serve", nil, func(k string) string {
+			if k == "CHATSIDECAR_DATABASE_MAX_CONNS" {
+				return v
+			}
+			return ""
+		}, io.Discard)
+		return cfg, err
+	}
+	cfg, err := load("")
+	require.NoError(t, err)
+	require.Equal(t, store.DefaultMaxConns, cfg.DatabaseMaxConns, "the default is the store's")
+	cfg, err = load("32")
+	require.NoError(t, err)
+	require.Equal(t, 32, cfg.DatabaseMaxConns)
+	for _, bad := range []string{"7", "1001", "many", "-1"} {
+		_, err := load(bad)
+		require.Error(t, err, bad)
+		require.Contains(t, err.Error(), "CHATSIDECAR_DATABASE_MAX_CONNS", bad)
+	}
 }

@@ -66,7 +66,21 @@ type Options struct {
 	Providers *providers.Registry
 	// Logger receives slow-query and error logs; may be nil.
 	Logger *slog.Logger
+	// MaxConns bounds the PostgreSQL connections of the pool (default
+	// DefaultMaxConns). SQLite always uses one.
+	MaxConns int
 }
+
+// DefaultMaxConns is the default bound on a replica's pooled PostgreSQL
+// connections. Intake, the completer and the work loader each hold one
+// per group in flight, and a group takes whatever waited meanwhile, so a
+// small pool makes bigger groups rather than waits: at the load tool's
+// peak, 16 connections gave ~9 % more deliveries per second than 48, with
+// ~13 % less PostgreSQL CPU per delivery (fewer commits, and each
+// connection's prepared statements reused more), and 8 or 12 no less.
+// Two replicas with their queue and notification connections then fit
+// PostgreSQL's default of 100 connections with room to spare.
+const DefaultMaxConns = 16
 
 // Store is the database handle. It is safe for concurrent use.
 type Store struct {
@@ -113,8 +127,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// the pool instead of failing them with SQLITE_BUSY.
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(48)
-		sqlDB.SetMaxIdleConns(48)
+		n := opts.MaxConns
+		if n <= 0 {
+			n = DefaultMaxConns
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {

@@ -36,7 +36,8 @@ func (c *cli) openStore(ctx context.Context) (*store.Store, *providers.Registry,
 			c.log.InfoContext(ctx, "generated a new secret key; back it up, stored secrets cannot be decrypted without it", "path", path)
 		}
 	}
-	st, err := store.Open(ctx, store.Options{DatabaseURL: c.cfg.DatabaseURL, SecretKey: key, Providers: reg, Logger: c.log})
+	st, err := store.Open(ctx, store.Options{DatabaseURL: c.cfg.DatabaseURL, SecretKey: key, Providers: reg, Logger: c.log,
+		MaxConns: c.cfg.DatabaseMaxConns})
 	if err != nil {
 		return nil, nil, nil, err
 	}
