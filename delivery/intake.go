@@ -77,7 +77,13 @@ type IntakeOptions struct {
 	Title   string
 	Names   NameSettings
 	Match   rules.Options
-	// Writers is how many group commits may run at once (default 2).
+	// Writers is how many group commits may run at once (default 1).
+	// One writer makes the biggest groups: webhooks that arrive while it
+	// commits form the next group, so a busy intake pays a transaction
+	// per group rather than per webhook. A second writer halves the
+	// groups; at the load tool's peak that cost ~15 % more PostgreSQL
+	// CPU per delivery for no gain in rate. More writers only help when
+	// each commit waits long on a distant database.
 	Writers int
 }
 
@@ -104,7 +110,7 @@ func NewIntake(opts IntakeOptions) *Intake {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Writers <= 0 {
-		opts.Writers = 2
+		opts.Writers = 1
 	}
 	in := &Intake{opts: opts, log: opts.Logger, queue: make(chan *postItem, maxBatch), closed: make(chan struct{})}
 	in.wg.Add(opts.Writers)
