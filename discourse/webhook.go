@@ -1,6 +1,7 @@
 package discourse
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -118,8 +119,10 @@ func ParseWebhook(body []byte) (*WebhookPayload, error) {
 	return p, nil
 }
 
+// isNull reports whether raw is JSON null. It compares bytes: converting
+// raw to a string would copy the whole post for the check.
 func isNull(raw json.RawMessage) bool {
-	return strings.TrimSpace(string(raw)) == "null"
+	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
 }
 
 // signaturePrefix starts every SignatureHeader value.

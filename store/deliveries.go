@@ -139,7 +139,7 @@ func (q *Queries) InsertDeliveries(ctx context.Context, ds []*Delivery) (map[int
 			EarlierPending bool
 			TopicThread    *string
 		}
-		if err := q.conn(ctx).Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+		if err := scanAll(q.conn(ctx).Raw(sb.String(), args...), &rows); err != nil {
 			return nil, err
 		}
 		if len(rows) != len(chunk) {
@@ -293,9 +293,9 @@ func (q *Queries) CountDeliveries(ctx context.Context) (map[string]int64, error)
 		Status string
 		N      int64
 	}
-	if err := q.conn(ctx).Model(&Delivery{}).Select("status, COUNT(*) AS n").
+	if err := scanAll(q.conn(ctx).Model(&Delivery{}).Select("status, COUNT(*) AS n").
 		Where("status IN ?", []string{StatusQueued, StatusSending, StatusRetrying}).
-		Group("status").Scan(&rows).Error; err != nil {
+		Group("status"), &rows); err != nil {
 		return nil, err
 	}
 	out := make(map[string]int64, len(rows))
@@ -308,8 +308,8 @@ func (q *Queries) CountDeliveries(ctx context.Context) (map[string]int64, error)
 // TopicThread returns the chat thread a topic started in a channel, or "".
 func (q *Queries) TopicThread(ctx context.Context, channelID, topicID int64) (string, error) {
 	var ids []string
-	err := q.conn(ctx).Raw(`SELECT thread_id FROM topic_threads WHERE channel_id = ? AND topic_id = ?`,
-		channelID, topicID).Scan(&ids).Error
+	err := scanAll(q.conn(ctx).Raw(`SELECT thread_id FROM topic_threads WHERE channel_id = ? AND topic_id = ?`,
+		channelID, topicID), &ids)
 	if err != nil || len(ids) == 0 {
 		return "", err
 	}
@@ -332,8 +332,8 @@ func (q *Queries) GetPostMessage(ctx context.Context, channelID, postID int64) (
 		ThreadID  *string
 		Extra     *string
 	}
-	err := q.conn(ctx).Raw(`SELECT message_id, thread_id, extra FROM post_messages WHERE channel_id = ? AND post_id = ?`,
-		channelID, postID).Scan(&rows).Error
+	err := scanAll(q.conn(ctx).Raw(`SELECT message_id, thread_id, extra FROM post_messages WHERE channel_id = ? AND post_id = ?`,
+		channelID, postID), &rows)
 	if err != nil {
 		return nil, err
 	}
@@ -365,7 +365,7 @@ func (q *Queries) PutTopicData(ctx context.Context, id int64, data string) error
 // Counter returns a named counter, 0 when it was never set.
 func (q *Queries) Counter(ctx context.Context, name string) (int64, error) {
 	var v []int64
-	if err := q.conn(ctx).Raw(`SELECT value FROM counters WHERE name = ?`, name).Scan(&v).Error; err != nil {
+	if err := scanAll(q.conn(ctx).Raw(`SELECT value FROM counters WHERE name = ?`, name), &v); err != nil {
 		return 0, err
 	}
 	if len(v) == 0 {
@@ -451,7 +451,7 @@ func (q *Queries) InsertEvents(ctx context.Context, evs []*ForumEvent) error {
 		ID        int64
 		DedupeKey string
 	}
-	if err := q.conn(ctx).Raw(sb.String(), args...).Scan(&rows).Error; err != nil {
+	if err := scanAll(q.conn(ctx).Raw(sb.String(), args...), &rows); err != nil {
 		return err
 	}
 	byKey := make(map[string]int64, len(rows))
@@ -477,7 +477,7 @@ func (q *Queries) GetTopicDataMany(ctx context.Context, ids []int64) (map[int64]
 		ID   int64
 		Data string
 	}
-	if err := q.conn(ctx).Raw(`SELECT id, data FROM topics WHERE id IN ?`, ids).Scan(&rows).Error; err != nil {
+	if err := scanAll(q.conn(ctx).Raw(`SELECT id, data FROM topics WHERE id IN ?`, ids), &rows); err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
@@ -552,11 +552,11 @@ func (q *Queries) LoadWorks(ctx context.Context, ids []int64) (map[int64]*Work, 
 		EarlierPending bool
 		TopicThread    *string
 	}
-	err := q.conn(ctx).Raw(`SELECT d.*, e.payload AS payload,
+	err := scanAll(q.conn(ctx).Raw(`SELECT d.*, e.payload AS payload,
 		`+earlierPendingSQL+` AS earlier_pending,
 		(SELECT t.thread_id FROM topic_threads t WHERE t.channel_id = d.channel_id AND t.topic_id = d.topic_id) AS topic_thread
 		FROM deliveries d JOIN forum_events e ON e.id = d.event_id WHERE d.id IN ?`,
-		ids).Scan(&rows).Error
+		ids), &rows)
 	if err != nil {
 		return nil, err
 	}

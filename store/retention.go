@@ -33,8 +33,8 @@ func (s *Store) PruneEvents(ctx context.Context, cutoff time.Time, after int64, 
 		ID        int64
 		CreatedAt time.Time
 	}
-	err = s.db.WithContext(ctx).Raw(`SELECT id, created_at FROM forum_events WHERE id > ? ORDER BY id LIMIT ?`,
-		after, batch).Scan(&rows).Error
+	err = scanAll(s.db.WithContext(ctx).Raw(`SELECT id, created_at FROM forum_events WHERE id > ? ORDER BY id LIMIT ?`,
+		after, batch), &rows)
 	if err != nil {
 		return 0, 0, err
 	}
