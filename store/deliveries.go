@@ -209,13 +209,20 @@ func (q *Queries) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Deli
 	if f.Status != "" {
 		db = db.Where("status = ?", f.Status)
 	}
-	if f.BeforeID != 0 {
-		db = db.Where("id < ?", f.BeforeID)
+	return newestFirst[Delivery](db, f.BeforeID, f.Limit)
+}
+
+// newestFirst reads the page of db's rows (already filtered and ordered
+// by id descending) with ids below beforeID (0: from the newest), at most
+// limit of them (0: all).
+func newestFirst[T any](db *gorm.DB, beforeID int64, limit int) ([]*T, error) {
+	if beforeID != 0 {
+		db = db.Where("id < ?", beforeID)
 	}
-	if f.Limit > 0 {
-		db = db.Limit(f.Limit)
+	if limit > 0 {
+		db = db.Limit(limit)
 	}
-	var out []*Delivery
+	var out []*T
 	return out, db.Find(&out).Error
 }
 
@@ -246,14 +253,7 @@ func (q *Queries) ListEvents(ctx context.Context, f EventFilter) ([]*ForumEvent,
 	if f.PostID != 0 {
 		db = db.Where("post_id = ?", f.PostID)
 	}
-	if f.BeforeID != 0 {
-		db = db.Where("id < ?", f.BeforeID)
-	}
-	if f.Limit > 0 {
-		db = db.Limit(f.Limit)
-	}
-	var out []*ForumEvent
-	return out, db.Find(&out).Error
+	return newestFirst[ForumEvent](db, f.BeforeID, f.Limit)
 }
 
 // SaveDelivery writes a delivery's status fields.
