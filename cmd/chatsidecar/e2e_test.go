@@ -127,6 +127,19 @@ func (s *stack) gqlErrors(query string, vars map[string]any, out any) []map[stri
 	return r.Errors
 }
 
+// requireError sends query and requires exactly one error with the given
+// extensions.code and, unless field is "", extensions.field.
+func (s *stack) requireError(query string, vars map[string]any, code, field string) {
+	s.t.Helper()
+	errs := s.gqlErrors(query, vars, nil)
+	require.Len(s.t, errs, 1, "%s %v", query, vars)
+	ext := errs[0]["extensions"].(map[string]any)
+	require.Equal(s.t, code, ext["code"], "%s %v", query, vars)
+	if field != "" {
+		require.Equal(s.t, field, ext["field"], "%s %v", query, vars)
+	}
+}
+
 // slackChannel configures Slack against the fake and creates a channel
 // with one rule; it returns the channel id.
 func (s *stack) slackChannel(name, filter string, categoryID int) string {
@@ -561,13 +574,8 @@ func TestE2E_RetryFailedDeliveriesOfAChannel(t *testing.T) {
 			{map[string]any{"c": "x"}, "BAD_USER_INPUT", "channelId"},
 			{map[string]any{"c": "999999"}, "NOT_FOUND", ""},
 		} {
-			errs := s.gqlErrors(`mutation($c: ID!, $limit: Int) { retryFailedDeliveries(channelId: $c, limit: $limit) { remaining } }`, c.vars, nil)
-			require.Len(t, errs, 1, "%v", c.vars)
-			ext := errs[0]["extensions"].(map[string]any)
-			require.Equal(t, c.code, ext["code"], "%v", c.vars)
-			if c.field != "" {
-				require.Equal(t, c.field, ext["field"], "%v", c.vars)
-			}
+			s.requireError(`mutation($c: ID!, $limit: Int) { retryFailedDeliveries(channelId: $c, limit: $limit) { remaining } }`,
+				c.vars, c.code, c.field)
 		}
 	})
 }
@@ -873,14 +881,9 @@ func TestE2E_DeliveriesPagingAndBadInput(t *testing.T) {
 		{`mutation { retryDelivery(id: "0") { id } }`, "id"},
 		{`mutation { testChannel(id: "nope") { id } }`, "id"},
 	} {
-		errs := s.gqlErrors(c.query, nil, nil)
-		require.Len(t, errs, 1, c.query)
-		ext := errs[0]["extensions"].(map[string]any)
-		require.Equal(t, "BAD_USER_INPUT", ext["code"], c.query)
-		require.Equal(t, c.field, ext["field"], c.query)
+		s.requireError(c.query, nil, "BAD_USER_INPUT", c.field)
 	}
-	errs := s.gqlErrors(`{ delivery(id: "999999") { id } }`, nil, nil)
-	require.Equal(t, "NOT_FOUND", errs[0]["extensions"].(map[string]any)["code"])
+	s.requireError(`{ delivery(id: "999999") { id } }`, nil, "NOT_FOUND", "")
 }
 
 // TestE2E_ShutdownDrainsInFlightDelivery stops the server while a message
@@ -1108,13 +1111,7 @@ func TestE2E_ForumEventsQuery(t *testing.T) {
 			{`{ forumEvent(id: "x") { id } }`, "BAD_USER_INPUT", "id"},
 			{`{ forumEvent(id: "999999") { id } }`, "NOT_FOUND", ""},
 		} {
-			errs := s.gqlErrors(c.query, nil, nil)
-			require.Len(t, errs, 1, c.query)
-			ext := errs[0]["extensions"].(map[string]any)
-			require.Equal(t, c.code, ext["code"], c.query)
-			if c.field != "" {
-				require.Equal(t, c.field, ext["field"], c.query)
-			}
+			s.requireError(c.query, nil, c.code, c.field)
 		}
 	})
 }
