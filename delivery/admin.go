@@ -40,6 +40,19 @@ func (a *Admin) RetryFailed(ctx context.Context, channelID int64, since time.Tim
 	return a.Engine.RetryFailed(ctx, channelID, since, limit)
 }
 
+// Cancel stops a QUEUED or RETRYING delivery (Engine.Cancel).
+func (a *Admin) Cancel(ctx context.Context, id int64) (*store.Delivery, error) {
+	return a.Engine.Cancel(ctx, id)
+}
+
+// CancelPending cancels a channel's unfinished deliveries (Engine.CancelPending).
+func (a *Admin) CancelPending(ctx context.Context, channelID int64, before time.Time, limit int) ([]*store.Delivery, int, error) {
+	return a.Engine.CancelPending(ctx, channelID, before, limit)
+}
+
+// NotCancellable reports whether err is Cancel refusing a finished delivery.
+func (a *Admin) NotCancellable(err error) bool { return errors.Is(err, ErrNotCancellable) }
+
 // NotRetryable reports whether err is Retry refusing the delivery's status.
 func (a *Admin) NotRetryable(err error) bool { return errors.Is(err, ErrNotRetryable) }
 

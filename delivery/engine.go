@@ -512,6 +512,84 @@ func (e *Engine) Retry(ctx context.Context, id int64) (*store.Delivery, error) {
 	return d, nil
 }
 
+// ErrNotCancellable is returned by Cancel for a delivery that is already
+// finished.
+var ErrNotCancellable = errors.New("only QUEUED or RETRYING deliveries can be cancelled")
+
+// MaxCancelPending bounds the deliveries one CancelPending cancels.
+const MaxCancelPending = 1000
+
+// Cancel stops a QUEUED or RETRYING delivery: no worker sends it (again).
+// One whose message is on its way to the platform at this moment may still
+// end DELIVERED, since the message went out; a failed attempt under way
+// does not bring it back (store.SaveOutcome).
+func (e *Engine) Cancel(ctx context.Context, id int64) (*store.Delivery, error) {
+	var d *store.Delivery
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
+		var err error
+		if d, err = q.LockDelivery(ctx, id); err != nil {
+			return err
+		}
+		if d.Terminal() {
+			return ErrNotCancellable
+		}
+		return q.CancelDeliveries(ctx, []*store.Delivery{d})
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.cancelled([]*store.Delivery{d})
+	return d, nil
+}
+
+// CancelPending cancels up to limit unfinished deliveries of a channel
+// created before before (zero: any time), oldest first, as Cancel does
+// one. It returns them and how many unfinished ones are left. It is what
+// an admin runs when a rule flooded a channel (at Slack's one message per
+// second, a thousand queued notifications take a quarter of an hour), or
+// when an outage's backlog is no longer news.
+func (e *Engine) CancelPending(ctx context.Context, channelID int64, before time.Time, limit int) ([]*store.Delivery, int, error) {
+	limit = min(max(limit, 1), MaxCancelPending)
+	var ds []*store.Delivery
+	var left int
+	err := e.store.InTx(ctx, func(q *store.Queries) error {
+		if _, err := q.GetChannel(ctx, channelID); err != nil {
+			return err
+		}
+		var err error
+		if ds, err = q.CancelPending(ctx, channelID, before, limit); err != nil {
+			return err
+		}
+		left, err = q.CountPending(ctx, channelID, before)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	e.cancelled(ds)
+	return ds, left, nil
+}
+
+// cancelled settles what a committed cancel leaves in this process: local
+// tasks of the deliveries stop (a parked one at once, freeing its room),
+// and the change is published. Tasks on other replicas stop when they
+// next read the delivery or record an attempt; River's jobs of the
+// deliveries run once, find them CANCELLED and do nothing.
+func (e *Engine) cancelled(ds []*store.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+		e.opts.Metrics.delivery(d.Provider, "cancelled")
+	}
+	for _, t := range e.local.cancelTasks(ids) {
+		e.settleLocal(e.local.ctx, t)
+	}
+	e.Published(ds...)
+}
+
 // backoff is the retry policy: exponential from base, capped, with ±25%
 // jitter so a platform's recovery is not met by a thundering herd.
 type backoff struct{ base, max time.Duration }

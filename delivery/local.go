@@ -52,6 +52,13 @@ type task struct {
 	lease time.Time
 	// jobLast says River runs its last attempt of the job.
 	jobLast bool
+	// cancelled is set when an admin cancelled the delivery in this
+	// process; the worker stops before its next attempt.
+	cancelled atomic.Bool
+	// resumed says the task waited (parked, or for an earlier delivery
+	// of its topic), during which any replica may have cancelled it: the
+	// worker reads its status again before it sends.
+	resumed bool
 	// replacing is held while the held job is being replaced, so the
 	// lease renewer and the worker's own hand-over never both replace
 	// the same job (the loser would leave the delivery with a job a
@@ -117,21 +124,27 @@ func newLocalQueue(workers int) *localQueue {
 // park sets a local task aside for d and queues it again then; it keeps
 // its room and stays tracked, so River's copy keeps waiting and the
 // lease renewer keeps it from other replicas. It reports false when the
-// engine is stopping (the caller hands the task over instead).
+// engine is stopping or the delivery was cancelled (cancelTasks sets the
+// flag under the same lock, so a task is either parked when it runs, or
+// seen cancelled here).
 func (e *Engine) park(t *task, d time.Duration) bool {
 	lq := e.local
 	lq.mu.Lock()
 	defer lq.mu.Unlock()
-	if lq.stopping {
+	if lq.stopping || t.cancelled.Load() {
 		return false
 	}
 	// The timer's function needs lq.mu, so it cannot run before the
 	// task is recorded as parked.
+	t.resumed = true
 	timer := time.AfterFunc(d, func() {
 		lq.mu.Lock()
 		defer lq.mu.Unlock()
 		if lq.stopping {
 			return // stopLocal hands it over
+		}
+		if _, ok := lq.parked[t]; !ok {
+			return // cancelled
 		}
 		delete(lq.parked, t)
 		lq.q <- t // never blocks: the task kept its room
@@ -167,6 +180,31 @@ func (l *localQueue) holding(id int64) bool {
 	defer l.mu.Unlock()
 	_, ok := l.inflight[id]
 	return ok
+}
+
+// cancelTasks marks the local tasks of cancelled deliveries, and takes the
+// parked ones out and returns them for the caller to settle
+// (Engine.settleLocal); a queued or running one stops on its worker.
+func (l *localQueue) cancelTasks(ids []int64) []*task {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*task
+	for _, id := range ids {
+		t, ok := l.inflight[id]
+		if !ok {
+			continue
+		}
+		t.cancelled.Store(true)
+		if p, ok := l.parked[t]; ok {
+			p.timer.Stop() // one that fires anyway finds the task gone
+			delete(l.parked, t)
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func (l *localQueue) untrack(t *task) {
@@ -310,20 +348,15 @@ func (e *Engine) runLocal(t *task) {
 	var snooze *river.JobSnoozeError
 	switch {
 	case err == nil:
-		e.local.untrack(t)
-		// Untracked, the renewer leaves the job alone; the lock waits
-		// for a renewal under way, so the id read is the last one.
-		t.replacing.Lock()
-		if id := t.jobID.Load(); id != 0 {
-			// Finished without recording an outcome (its channel is
-			// gone, say): the job has nothing left to do.
-			e.dropJobs(ctx, []int64{id})
-		}
-		t.replacing.Unlock()
+		e.settleLocal(ctx, t)
 	case errors.As(err, &snooze):
 		// A zero snooze is a cancelled send at shutdown: River's job
 		// takes it at once, on whichever process runs next.
 		if snooze.Duration > 0 && snooze.Duration <= maxLocalPark && e.park(t, snooze.Duration) {
+			return
+		}
+		if t.cancelled.Load() {
+			e.settleLocal(ctx, t)
 			return
 		}
 		e.local.untrack(t)
@@ -332,6 +365,20 @@ func (e *Engine) runLocal(t *task) {
 		e.local.untrack(t)
 		b := backoff{base: e.opts.RetryBase, max: e.opts.RetryMax}
 		e.handover(ctx, []*task{t}, e.now().Add(b.delay(max(1, t.w.Attempts), rand.Float64())), false)
+	}
+}
+
+// settleLocal ends a local task that has nothing left to do: it frees its
+// room and deletes its held job, if the transaction that recorded an
+// outcome did not (its channel is gone, say, or it was cancelled).
+func (e *Engine) settleLocal(ctx context.Context, t *task) {
+	e.local.untrack(t)
+	// Untracked, the renewer leaves the job alone; the lock waits for a
+	// renewal under way, so the id read is the last one.
+	t.replacing.Lock()
+	defer t.replacing.Unlock()
+	if id := t.jobID.Load(); id != 0 {
+		e.dropJobs(ctx, []int64{id})
 	}
 }
 

@@ -80,9 +80,14 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 	target := newTarget(ch, p, pc)
 
 	if d.TopicID != nil && w.EarlierPending {
-		if wait, err := e.waitTurn(ctx, d); err != nil || wait {
+		waited, wait, err := e.waitTurn(ctx, d)
+		if err != nil || wait {
 			return err
 		}
+		t.resumed = t.resumed || waited
+	}
+	if stop, err := e.cancelledMeanwhile(ctx, t); stop || err != nil {
+		return err
 	}
 
 	var n providers.Notification
@@ -119,6 +124,9 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 	}
 
 	for {
+		if t.cancelled.Load() {
+			return nil
+		}
 		if wait := e.limiter.pausedFor(ch.ID, e.now()); wait > 0 && !e.holdFor(ctx, wait) {
 			return river.JobSnooze(wait)
 		}
@@ -190,7 +198,9 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 	if ctx.Err() != nil {
 		// Shutdown, not the platform: try again at once on the next start.
 		d.Status = store.StatusQueued
-		_ = e.store.SaveDelivery(context.WithoutCancel(ctx), d)
+		if err := e.store.SaveOutcome(context.WithoutCancel(ctx), d); errors.Is(err, store.ErrCancelled) {
+			return false, nil
+		}
 		e.Published(d)
 		return false, river.JobSnooze(0)
 	}
@@ -204,8 +214,8 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 		next := e.now().Add(retryAfter)
 		d.Status, d.NextAttemptAt = store.StatusRetrying, &next
 		setError(d, err)
-		if err := e.store.SaveDelivery(ctx, d); err != nil {
-			return false, err
+		if err := e.store.SaveOutcome(ctx, d); err != nil {
+			return false, ignoreCancelled(err)
 		}
 		e.Published(d)
 		e.limiter.pause(ch.ID, next)
@@ -225,8 +235,8 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 		d.NextAttemptAt = nil
 		setError(d, err)
 		e.opts.Metrics.delivery(d.Provider, "retry")
-		if err := e.store.SaveDelivery(ctx, d); err != nil {
-			return false, err
+		if err := e.store.SaveOutcome(ctx, d); err != nil {
+			return false, ignoreCancelled(err)
 		}
 		e.Published(d)
 		return false, err
@@ -272,8 +282,14 @@ func (e *Engine) finish(ctx context.Context, t *task, ch *store.Channel, status 
 	d.Status, d.NextAttemptAt = status, nil
 	setError(d, cause)
 	job := t.jobID.Load()
+	var cancelled bool
 	err := e.store.InTx(ctx, func(q *store.Queries) error {
-		if err := q.SaveDelivery(ctx, d); err != nil {
+		// The job and the channel's error are settled even when an
+		// admin cancelled the delivery meanwhile: the platform's answer
+		// says something true of the channel.
+		if err := q.SaveOutcome(ctx, d); errors.Is(err, store.ErrCancelled) {
+			cancelled = true
+		} else if err != nil {
 			return err
 		}
 		if job != 0 {
@@ -292,11 +308,47 @@ func (e *Engine) finish(ctx context.Context, t *task, ch *store.Channel, status 
 		return err
 	}
 	t.jobID.CompareAndSwap(job, 0)
+	if cancelled {
+		return nil
+	}
 	e.opts.Metrics.delivery(d.Provider, map[string]string{store.StatusFailed: "failed", store.StatusCancelled: "cancelled"}[status])
 	e.Published(d)
 	e.log.WarnContext(ctx, "delivery ended without success", "delivery", d.ID, "channel", ch.ID,
 		"provider", d.Provider, "status", status, "key", providers.ErrorKey(cause), "error", cause)
 	return nil
+}
+
+// ignoreCancelled turns SaveOutcome finding the delivery cancelled into
+// success: the attempt is over and nothing is left to do.
+func ignoreCancelled(err error) error {
+	if errors.Is(err, store.ErrCancelled) {
+		return nil
+	}
+	return err
+}
+
+// cancelledMeanwhile reports whether a task must not be sent because an
+// admin cancelled its delivery: in this process (the task's flag), or on
+// any replica while the task waited. For the latter it reads the row
+// again: one changed by anybody but this task was cancelled, or cancelled
+// and queued again with a job of its own, which sends it (perhaps on
+// another replica, where this task's hold does not keep the job waiting).
+func (e *Engine) cancelledMeanwhile(ctx context.Context, t *task) (bool, error) {
+	if t.cancelled.Load() {
+		return true, nil
+	}
+	if !t.resumed {
+		return false, nil
+	}
+	t.resumed = false
+	st, at, err := e.store.DeliveryState(ctx, t.w.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return st == store.StatusCancelled || !at.Equal(t.w.UpdatedAt), nil
 }
 
 func setError(d *store.Delivery, err error) {
@@ -347,25 +399,26 @@ const turnWait = 2 * time.Second
 // waitTurn holds a delivery while an earlier delivery of the same topic to
 // the same channel is unfinished. It reports true with a snooze error when
 // the wait is long; a failed or cancelled earlier delivery no longer
-// blocks.
-func (e *Engine) waitTurn(ctx context.Context, d *store.Delivery) (bool, error) {
+// blocks. waited says it waited at all.
+func (e *Engine) waitTurn(ctx context.Context, d *store.Delivery) (waited, snooze bool, err error) {
 	deadline := e.now().Add(turnWait)
 	for step := 10 * time.Millisecond; ; step = min(step*2, 200*time.Millisecond) {
 		pending, err := e.store.EarlierPending(ctx, d.ChannelID, *d.TopicID, d.ID)
 		if err != nil {
-			return true, err
+			return waited, true, err
 		}
 		if !pending {
-			return false, nil
+			return waited, false, nil
 		}
 		if e.now().After(deadline) {
-			return true, river.JobSnooze(turnWait)
+			return waited, true, river.JobSnooze(turnWait)
 		}
+		waited = true
 		t := time.NewTimer(step)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return true, river.JobSnooze(0)
+			return waited, true, river.JobSnooze(0)
 		case <-t.C:
 		}
 	}

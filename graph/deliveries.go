@@ -20,6 +20,15 @@ type Deliveries interface {
 	// created at or after since (zero: any time) again, oldest first, and
 	// returns them and how many FAILED ones are left.
 	RetryFailed(ctx context.Context, channelID int64, since time.Time, limit int) (queued []*store.Delivery, remaining int, err error)
+	// Cancel stops a QUEUED or RETRYING delivery; a finished one returns
+	// an error satisfying NotCancellable.
+	Cancel(ctx context.Context, id int64) (*store.Delivery, error)
+	// CancelPending cancels up to limit unfinished deliveries of a
+	// channel created before before (zero: any time), oldest first, and
+	// returns them and how many unfinished ones are left.
+	CancelPending(ctx context.Context, channelID int64, before time.Time, limit int) (cancelled []*store.Delivery, remaining int, err error)
+	// NotCancellable reports whether err means the delivery is finished.
+	NotCancellable(err error) bool
 	// TestChannel queues a notification to one channel, bypassing rules.
 	TestChannel(ctx context.Context, channelID, topicID int64) (*store.Delivery, error)
 	// Subscribe streams delivery updates of one channel (0: all) until
@@ -88,33 +97,63 @@ func eventModel(e *store.ForumEvent) *model.ForumEvent {
 // one transaction and one answer stay small.
 const maxRetryFailed = 1000
 
-// retryFailed is retryFailedDeliveries: it checks the arguments and hands
-// over to the engine; a channel that does not exist is NOT_FOUND.
-func (r *Resolver) retryFailed(ctx context.Context, channelID string, since *time.Time, limit *int) (*model.RetryFailedResult, error) {
-	id, err := parseID("channelId", channelID)
-	if err != nil {
-		return nil, err
+// maxCancelPending is the schema's bound on cancelDeliveries(limit).
+const maxCancelPending = 1000
+
+// channelBatch is the checked arguments of a mutation over a channel's
+// deliveries: the channel, a bound of 1 to most (default 100) and a time
+// (zero when not given).
+func channelBatch(channelID string, limit *int, most int, at *time.Time) (id int64, n int, t time.Time, err error) {
+	if id, err = parseID("channelId", channelID); err != nil {
+		return 0, 0, t, err
 	}
-	n := 100
+	n = 100
 	if limit != nil {
 		n = *limit
 	}
-	if n < 1 || n > maxRetryFailed {
-		return nil, inputError("limit", "must be between 1 and %d", maxRetryFailed)
+	if n < 1 || n > most {
+		return 0, 0, t, inputError("limit", "must be between 1 and %d", most)
 	}
-	var from time.Time
-	if since != nil {
-		from = *since
+	if at != nil {
+		t = *at
+	}
+	return id, n, t, nil
+}
+
+func deliveryModels(ds []*store.Delivery) []*model.Delivery {
+	out := make([]*model.Delivery, len(ds))
+	for i, d := range ds {
+		out[i] = deliveryModel(d)
+	}
+	return out
+}
+
+// retryFailed is retryFailedDeliveries: it checks the arguments and hands
+// over to the engine; a channel that does not exist is NOT_FOUND.
+func (r *Resolver) retryFailed(ctx context.Context, channelID string, since *time.Time, limit *int) (*model.RetryFailedResult, error) {
+	id, n, from, err := channelBatch(channelID, limit, maxRetryFailed, since)
+	if err != nil {
+		return nil, err
 	}
 	ds, left, err := r.deliveries.RetryFailed(ctx, id, from, n)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.RetryFailedResult{Deliveries: make([]*model.Delivery, len(ds)), Remaining: left}
-	for i, d := range ds {
-		out.Deliveries[i] = deliveryModel(d)
+	return &model.RetryFailedResult{Deliveries: deliveryModels(ds), Remaining: left}, nil
+}
+
+// cancelPending is cancelDeliveries, as retryFailed is
+// retryFailedDeliveries.
+func (r *Resolver) cancelPending(ctx context.Context, channelID string, before *time.Time, limit *int) (*model.CancelDeliveriesResult, error) {
+	id, n, until, err := channelBatch(channelID, limit, maxCancelPending, before)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	ds, left, err := r.deliveries.CancelPending(ctx, id, until, n)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CancelDeliveriesResult{Deliveries: deliveryModels(ds), Remaining: left}, nil
 }
 
 func (r *Resolver) listDeliveries(ctx context.Context, filter *model.DeliveryFilter, first *int, after *string) (*model.DeliveryConnection, error) {

@@ -47,6 +47,11 @@ type ComplexityRoot struct {
 		DryRun  func(childComplexity int) int
 	}
 
+	CancelDeliveriesResult struct {
+		Deliveries func(childComplexity int) int
+		Remaining  func(childComplexity int) int
+	}
+
 	Capabilities struct {
 		ChannelCheck func(childComplexity int) int
 		Commands     func(childComplexity int) int
@@ -164,6 +169,8 @@ type ComplexityRoot struct {
 
 	Mutation struct {
 		ApplyConfig           func(childComplexity int, document string, prune *bool, dryRun *bool) int
+		CancelDeliveries      func(childComplexity int, channelID string, before *time.Time, limit *int) int
+		CancelDelivery        func(childComplexity int, id string) int
 		CheckChannel          func(childComplexity int, id string) int
 		ConfigureProvider     func(childComplexity int, input model.ConfigureProviderInput) int
 		CreateChannel         func(childComplexity int, input model.CreateChannelInput) int
@@ -268,6 +275,8 @@ type MutationResolver interface {
 	CheckChannel(ctx context.Context, id string) (*model.ChannelCheckResult, error)
 	RetryDelivery(ctx context.Context, id string) (*model.Delivery, error)
 	RetryFailedDeliveries(ctx context.Context, channelID string, since *time.Time, limit *int) (*model.RetryFailedResult, error)
+	CancelDelivery(ctx context.Context, id string) (*model.Delivery, error)
+	CancelDeliveries(ctx context.Context, channelID string, before *time.Time, limit *int) (*model.CancelDeliveriesResult, error)
 }
 type QueryResolver interface {
 	Providers(ctx context.Context) ([]*model.Provider, error)
@@ -324,6 +333,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ApplyResult.DryRun(childComplexity), true
+
+	case "CancelDeliveriesResult.deliveries":
+		if e.ComplexityRoot.CancelDeliveriesResult.Deliveries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelDeliveriesResult.Deliveries(childComplexity), true
+	case "CancelDeliveriesResult.remaining":
+		if e.ComplexityRoot.CancelDeliveriesResult.Remaining == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelDeliveriesResult.Remaining(childComplexity), true
 
 	case "Capabilities.channelCheck":
 		if e.ComplexityRoot.Capabilities.ChannelCheck == nil {
@@ -771,6 +793,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ApplyConfig(childComplexity, args["document"].(string), args["prune"].(*bool), args["dryRun"].(*bool)), true
+	case "Mutation.cancelDeliveries":
+		if e.ComplexityRoot.Mutation.CancelDeliveries == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelDeliveries_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelDeliveries(childComplexity, args["channelId"].(string), args["before"].(*time.Time), args["limit"].(*int)), true
+	case "Mutation.cancelDelivery":
+		if e.ComplexityRoot.Mutation.CancelDelivery == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelDelivery_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelDelivery(childComplexity, args["id"].(string)), true
 	case "Mutation.checkChannel":
 		if e.ComplexityRoot.Mutation.CheckChannel == nil {
 			break
@@ -1380,6 +1424,21 @@ type Mutation {
   FAILED deliveries are left for the next one.
   """
   retryFailedDeliveries(channelId: ID!, since: Time, limit: Int = 100): RetryFailedResult!
+  """
+  Cancel a QUEUED or RETRYING delivery: it is not sent, or not tried again. A delivery whose
+  message is on its way to the platform at that moment may still end DELIVERED, since the
+  message went out. A finished delivery (DELIVERED, FAILED, CANCELLED) is BAD_USER_INPUT;
+  retryDelivery queues a cancelled one again.
+  """
+  cancelDelivery(id: ID!): Delivery!
+  """
+  Cancel the QUEUED and RETRYING deliveries of a channel, oldest first: what to do when a rule
+  flooded a channel (at Slack's one message per second, a thousand notifications take a quarter
+  of an hour), or when the backlog of an outage is no longer news. before leaves out deliveries
+  created at or after it; limit (1 to 1000) bounds one call, and remaining says how many
+  unfinished deliveries are left for the next one.
+  """
+  cancelDeliveries(channelId: ID!, before: Time, limit: Int = 100): CancelDeliveriesResult!
 }
 
 type Subscription {
@@ -1436,6 +1495,14 @@ type Delivery {
   createdAt: Time!
   updatedAt: Time!
   deliveredAt: Time
+}
+
+"What cancelDeliveries cancelled."
+type CancelDeliveriesResult {
+  "The deliveries cancelled, oldest first."
+  deliveries: [Delivery!]!
+  "Unfinished deliveries of the channel (created before before) this call did not cancel."
+  remaining: Int!
 }
 
 "What retryFailedDeliveries queued."
@@ -1704,6 +1771,16 @@ func (ec *executionContext) childFields_ApplyResult(ctx context.Context, field g
 		return ec.fieldContext_ApplyResult_dryRun(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ApplyResult", field.Name)
+}
+
+func (ec *executionContext) childFields_CancelDeliveriesResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deliveries":
+		return ec.fieldContext_CancelDeliveriesResult_deliveries(ctx, field)
+	case "remaining":
+		return ec.fieldContext_CancelDeliveriesResult_remaining(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CancelDeliveriesResult", field.Name)
 }
 
 func (ec *executionContext) childFields_Capabilities(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2171,6 +2248,50 @@ func (ec *executionContext) field_Mutation_applyConfig_args(ctx context.Context,
 		return nil, err
 	}
 	args["dryRun"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelDeliveries_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "channelId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["channelId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelDelivery_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -2692,6 +2813,61 @@ func (ec *executionContext) _ApplyResult_dryRun(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_ApplyResult_dryRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ApplyResult", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _CancelDeliveriesResult_deliveries(ctx context.Context, field graphql.CollectedField, obj *model.CancelDeliveriesResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CancelDeliveriesResult_deliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deliveries, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Delivery) graphql.Marshaler {
+			return ec.marshalNDelivery2ᚕᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDeliveryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CancelDeliveriesResult_deliveries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CancelDeliveriesResult",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Delivery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CancelDeliveriesResult_remaining(ctx context.Context, field graphql.CollectedField, obj *model.CancelDeliveriesResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CancelDeliveriesResult_remaining(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Remaining, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CancelDeliveriesResult_remaining(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CancelDeliveriesResult", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Capabilities_notify(ctx context.Context, field graphql.CollectedField, obj *model.Capabilities) (ret graphql.Marshaler) {
@@ -4970,6 +5146,94 @@ func (ec *executionContext) fieldContext_Mutation_retryFailedDeliveries(ctx cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_retryFailedDeliveries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelDelivery(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelDelivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelDelivery(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Delivery) graphql.Marshaler {
+			return ec.marshalNDelivery2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelDelivery(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Delivery(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelDelivery_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelDeliveries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelDeliveries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelDeliveries(ctx, fc.Args["channelId"].(string), fc.Args["before"].(*time.Time), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CancelDeliveriesResult) graphql.Marshaler {
+			return ec.marshalNCancelDeliveriesResult2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐCancelDeliveriesResult(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelDeliveries(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CancelDeliveriesResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelDeliveries_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -7743,6 +8007,49 @@ func (ec *executionContext) _ApplyResult(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var cancelDeliveriesResultImplementors = []string{"CancelDeliveriesResult"}
+
+func (ec *executionContext) _CancelDeliveriesResult(ctx context.Context, sel ast.SelectionSet, obj *model.CancelDeliveriesResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cancelDeliveriesResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CancelDeliveriesResult")
+		case "deliveries":
+			out.Values[i] = ec._CancelDeliveriesResult_deliveries(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remaining":
+			out.Values[i] = ec._CancelDeliveriesResult_remaining(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var capabilitiesImplementors = []string{"Capabilities"}
 
 func (ec *executionContext) _Capabilities(ctx context.Context, sel ast.SelectionSet, obj *model.Capabilities) graphql.Marshaler {
@@ -8820,6 +9127,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "retryFailedDeliveries":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_retryFailedDeliveries(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelDelivery":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelDelivery(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelDeliveries":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelDeliveries(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -9909,6 +10230,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNCancelDeliveriesResult2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐCancelDeliveriesResult(ctx context.Context, sel ast.SelectionSet, v *model.CancelDeliveriesResult) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CancelDeliveriesResult(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCapabilities2ᚖgithubᚗcomᚋchatsidecarᚋchatsidecarᚋgraphᚋmodelᚐCapabilities(ctx context.Context, sel ast.SelectionSet, v *model.Capabilities) graphql.Marshaler {

@@ -274,6 +274,33 @@ func (r *mutationResolver) RetryFailedDeliveries(ctx context.Context, channelID 
 	return r.retryFailed(ctx, channelID, since, limit)
 }
 
+// CancelDelivery is the resolver for the cancelDelivery field.
+func (r *mutationResolver) CancelDelivery(ctx context.Context, id string) (*model.Delivery, error) {
+	if r.deliveries == nil {
+		return nil, errNoDeliveries
+	}
+	did, err := parseID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	d, err := r.deliveries.Cancel(ctx, did)
+	if r.deliveries.NotCancellable(err) {
+		return nil, inputError("id", "%s", err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return deliveryModel(d), nil
+}
+
+// CancelDeliveries is the resolver for the cancelDeliveries field.
+func (r *mutationResolver) CancelDeliveries(ctx context.Context, channelID string, before *time.Time, limit *int) (*model.CancelDeliveriesResult, error) {
+	if r.deliveries == nil {
+		return nil, errNoDeliveries
+	}
+	return r.cancelPending(ctx, channelID, before, limit)
+}
+
 // Providers is the resolver for the providers field.
 func (r *queryResolver) Providers(ctx context.Context) ([]*model.Provider, error) {
 	views, err := r.admin.Providers(ctx)

@@ -279,6 +279,50 @@ func (q *Queries) SaveDelivery(ctx context.Context, d *Delivery) error {
 	return nil
 }
 
+// ErrCancelled is SaveOutcome finding the delivery cancelled (or deleted
+// with its channel) since the worker read it: the outcome of an attempt
+// that was under way must not bring it back.
+var ErrCancelled = errors.New("the delivery was cancelled")
+
+// SaveOutcome is SaveDelivery for a worker recording an attempt: it
+// changes nothing and returns ErrCancelled when the delivery is CANCELLED
+// by now, so a failed attempt's RETRYING (or a shutdown's QUEUED) cannot
+// undo an admin's cancel that came while the platform call was running.
+func (q *Queries) SaveOutcome(ctx context.Context, d *Delivery) error {
+	now := q.db.NowFunc()
+	res := q.conn(ctx).Model(&Delivery{}).Where("id = ? AND status <> ?", d.ID, StatusCancelled).Updates(map[string]any{
+		"status":             d.Status,
+		"attempts":           d.Attempts,
+		"last_error_key":     d.LastErrorKey,
+		"last_error_message": d.LastErrorMessage,
+		"remote_id":          d.RemoteID,
+		"thread_id":          d.ThreadID,
+		"next_attempt_at":    d.NextAttemptAt,
+		"delivered_at":       d.DeliveredAt,
+		"updated_at":         now,
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("delivery %d: %w", d.ID, ErrCancelled)
+	}
+	d.UpdatedAt = now
+	return nil
+}
+
+// DeliveryState reads a delivery's status and when it last changed: a
+// local task that waited checks them before it sends, since an admin may
+// have cancelled it, or cancelled and queued it again, meanwhile on any
+// replica.
+func (q *Queries) DeliveryState(ctx context.Context, id int64) (status string, updatedAt time.Time, err error) {
+	var d Delivery
+	if err := q.conn(ctx).Select("status", "updated_at").Where("id = ?", id).Take(&d).Error; err != nil {
+		return "", time.Time{}, notFound(err, fmt.Sprintf("delivery %d", id))
+	}
+	return d.Status, d.UpdatedAt, nil
+}
+
 // SendDeliveriesForPost returns the deliveries that sent (or will send) a
 // post to chat, one per channel, for propagating edits and deletions.
 func (q *Queries) SendDeliveriesForPost(ctx context.Context, postID int64) ([]*Delivery, error) {
@@ -775,6 +819,69 @@ func (q *Queries) failedOf(ctx context.Context, channelID int64, since time.Time
 	db := q.conn(ctx).Model(&Delivery{}).Where("channel_id = ? AND status = ?", channelID, StatusFailed)
 	if !since.IsZero() {
 		db = db.Where("created_at >= ?", since)
+	}
+	return db
+}
+
+// CancelReason is the lastError key of a delivery an admin cancelled.
+const CancelReason = "cancelled"
+
+// CancelPending cancels up to limit unfinished (QUEUED or RETRYING)
+// deliveries of a channel created before before (zero: any time), oldest
+// first, and returns them. The rows are locked on PostgreSQL, so a
+// concurrent cancel or retry of the same rows waits instead of repeating
+// the change.
+func (q *Queries) CancelPending(ctx context.Context, channelID int64, before time.Time, limit int) ([]*Delivery, error) {
+	sel := q.pendingOf(ctx, channelID, before).Order("id").Limit(limit)
+	if q.db.Dialector.Name() == "postgres" {
+		sel = sel.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	var ds []*Delivery
+	if err := sel.Find(&ds).Error; err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	return ds, q.CancelDeliveries(ctx, ds)
+}
+
+// CancelDeliveries marks deliveries the caller read and locked CANCELLED,
+// with CancelReason as their lastError, and updates ds to match.
+func (q *Queries) CancelDeliveries(ctx context.Context, ds []*Delivery) error {
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	now := q.db.NowFunc()
+	key, msg := CancelReason, "cancelled through the admin API"
+	err := q.conn(ctx).Model(&Delivery{}).Where("id IN ?", ids).Updates(map[string]any{
+		"status": StatusCancelled, "next_attempt_at": nil, "updated_at": now,
+		"last_error_key": key, "last_error_message": msg}).Error
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		d.Status, d.NextAttemptAt, d.UpdatedAt = StatusCancelled, nil, now
+		d.LastErrorKey, d.LastErrorMessage = &key, &msg
+	}
+	return nil
+}
+
+// CountPending counts the unfinished deliveries of a channel created
+// before before (zero: any time).
+func (q *Queries) CountPending(ctx context.Context, channelID int64, before time.Time) (int, error) {
+	var n int64
+	err := q.pendingOf(ctx, channelID, before).Count(&n).Error
+	return int(n), err
+}
+
+// pendingOf selects a channel's unfinished deliveries with pendingSQL
+// written out, so the partial index of unfinished deliveries serves it.
+func (q *Queries) pendingOf(ctx context.Context, channelID int64, before time.Time) *gorm.DB {
+	db := q.conn(ctx).Model(&Delivery{}).Where("channel_id = ? AND "+pendingSQL, channelID)
+	if !before.IsZero() {
+		db = db.Where("created_at < ?", before)
 	}
 	return db
 }

@@ -230,3 +230,108 @@ func TestTurnCheckUsesThePendingIndex(t *testing.T) {
 		require.Contains(t, fmt.Sprint(plan), "deliveries_pending_idx", "plan:\n%s", strings.Join(plan, "\n"))
 	})
 }
+
+// TestCancelDeliveries covers what cancelling needs of the store on both
+// databases: a channel's unfinished deliveries cancelled oldest first and
+// bounded, before leaving newer ones out, finished ones and other
+// channels untouched, and SaveOutcome refusing to change a cancelled
+// delivery (an attempt's outcome must not undo the cancel).
+func TestCancelDeliveries(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		s := storetest.Open(t, db, registry(t))
+		var chs []*store.Channel
+		for i := range 2 {
+			ch := &store.Channel{Provider: "hook", Name: fmt.Sprintf("room-%d", i),
+				Data: map[string]string{"room": fmt.Sprintf("r%d", i), "url": secretURL}}
+			require.NoError(t, s.CreateChannel(ctx, ch))
+			chs = append(chs, ch)
+		}
+		var evs []*store.ForumEvent
+		for i := range 5 {
+			evs = append(evs, &store.ForumEvent{Kind: "post_created", DedupeKey: fmt.Sprintf("post_created:%d", i),
+				Source: "webhook", PostID: ptr(int64(i)), Payload: `{}`})
+		}
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error { return q.InsertEvents(ctx, evs) }))
+		// Channel 0: queued, retrying, delivered, failed, queued; channel 1: queued.
+		statuses := []string{store.StatusQueued, store.StatusRetrying, store.StatusDelivered, store.StatusFailed, store.StatusQueued}
+		var ds []*store.Delivery
+		for i, st := range statuses {
+			ds = append(ds, &store.Delivery{EventID: evs[i].ID, ChannelID: chs[0].ID, Provider: "hook",
+				Action: store.ActionSend, Filter: "watch", Status: st, PostID: ptr(int64(i))})
+		}
+		ds = append(ds, &store.Delivery{EventID: evs[0].ID, ChannelID: chs[1].ID, Provider: "hook",
+			Action: store.ActionSend, Filter: "watch", Status: store.StatusQueued, PostID: ptr(int64(0))})
+		for _, d := range ds { // one by one, so their created_at differ
+			_, err := s.InsertDeliveries(ctx, []*store.Delivery{d})
+			require.NoError(t, err)
+		}
+		next := time.Now().Add(time.Minute)
+		ds[1].NextAttemptAt = &next
+		require.NoError(t, s.SaveDelivery(ctx, ds[1]))
+		last, err := s.GetDelivery(ctx, ds[4].ID)
+		require.NoError(t, err)
+
+		count := func(before time.Time) int {
+			n, err := s.CountPending(ctx, chs[0].ID, before)
+			require.NoError(t, err)
+			return n
+		}
+		require.Equal(t, 3, count(time.Time{}))
+		require.Equal(t, 2, count(last.CreatedAt), "before leaves out what was created at or after it")
+
+		var got []*store.Delivery
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+			var err error
+			got, err = q.CancelPending(ctx, chs[0].ID, last.CreatedAt, 1)
+			return err
+		}))
+		require.Len(t, got, 1)
+		require.Equal(t, ds[0].ID, got[0].ID, "oldest first")
+		require.NoError(t, s.InTx(ctx, func(q *store.Queries) error {
+			var err error
+			got, err = q.CancelPending(ctx, chs[0].ID, time.Time{}, 10)
+			return err
+		}))
+		require.Equal(t, []int64{ds[1].ID, ds[4].ID}, []int64{got[0].ID, got[1].ID})
+		require.Equal(t, store.StatusCancelled, got[0].Status, "the returned rows say what was stored")
+		require.Zero(t, count(time.Time{}))
+
+		want := map[int64]string{ds[0].ID: store.StatusCancelled, ds[1].ID: store.StatusCancelled,
+			ds[2].ID: store.StatusDelivered, ds[3].ID: store.StatusFailed, ds[4].ID: store.StatusCancelled,
+			ds[5].ID: store.StatusQueued}
+		for id, st := range want {
+			d, err := s.GetDelivery(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, st, d.Status, "delivery %d", id)
+			status, at, err := s.DeliveryState(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, st, status)
+			require.True(t, at.Equal(d.UpdatedAt), "updated_at %v, read as %v", d.UpdatedAt, at)
+			if st == store.StatusCancelled {
+				require.Equal(t, store.CancelReason, *d.LastErrorKey)
+				require.Nil(t, d.NextAttemptAt, "a cancelled delivery is not due again")
+			}
+		}
+		_, _, err = s.DeliveryState(ctx, ds[5].ID+100)
+		require.ErrorIs(t, err, store.ErrNotFound)
+
+		// A worker's outcome does not undo a cancel; it still saves an
+		// unfinished delivery.
+		stale := *ds[1]
+		stale.Status, stale.Attempts = store.StatusRetrying, 3
+		require.ErrorIs(t, s.SaveOutcome(ctx, &stale), store.ErrCancelled)
+		d, err := s.GetDelivery(ctx, ds[1].ID)
+		require.NoError(t, err)
+		require.Equal(t, store.StatusCancelled, d.Status)
+		require.Zero(t, d.Attempts)
+		other := *ds[5]
+		other.Status, other.Attempts = store.StatusRetrying, 1
+		require.NoError(t, s.SaveOutcome(ctx, &other))
+		d, err = s.GetDelivery(ctx, ds[5].ID)
+		require.NoError(t, err)
+		require.Equal(t, store.StatusRetrying, d.Status)
+		require.Equal(t, 1, d.Attempts)
+	})
+}

@@ -19,6 +19,14 @@ type ApplyResult struct {
 	DryRun  bool            `json:"dryRun"`
 }
 
+// What cancelDeliveries cancelled.
+type CancelDeliveriesResult struct {
+	// The deliveries cancelled, oldest first.
+	Deliveries []*Delivery `json:"deliveries"`
+	// Unfinished deliveries of the channel (created before before) this call did not cancel.
+	Remaining int `json:"remaining"`
+}
+
 // What a provider can do in this build.
 type Capabilities struct {
 	Notify      bool `json:"notify"`

@@ -1,0 +1,285 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
+	"github.com/chatsidecar/chatsidecar/store"
+	"github.com/chatsidecar/chatsidecar/store/storetest"
+)
+
+// Tests of cancelling deliveries: wherever a delivery waits (parked in the
+// process that accepted it, in River's queue, or on a platform call under
+// way), a cancelled one is not sent again.
+
+// cancelOne runs cancelDelivery and returns the delivery it answers.
+func (s *stack) cancelOne(id int64) deliveryView {
+	s.t.Helper()
+	var out struct{ CancelDelivery deliveryView }
+	s.gql(`mutation($id: ID!) { cancelDelivery(id: $id) { id status attempts lastError { key message } } }`,
+		map[string]any{"id": strconv.FormatInt(id, 10)}, &out)
+	return out.CancelDelivery
+}
+
+// storedOne waits until channel ch has one delivery in status and returns it.
+func storedOne(t *testing.T, s *stack, ch, status string) *store.Delivery {
+	t.Helper()
+	var d *store.Delivery
+	require.Eventually(t, func() bool {
+		ds := storedDeliveries(t, s.st, ch)
+		if len(ds) == 1 && ds[0].Status == status {
+			d = ds[0]
+		}
+		return d != nil
+	}, 10*time.Second, 10*time.Millisecond, "a %s delivery in channel %s", status, ch)
+	return d
+}
+
+// TestE2E_CancelParkedDelivery: a delivery parked in the process after a
+// 429 with Retry-After: 5 is cancelled; its held River job goes at once
+// (nothing is left to send it), it stays CANCELLED with the reason, and
+// retryDelivery queues it again and sends it. A finished delivery cannot
+// be cancelled.
+func TestE2E_CancelParkedDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("cancel-parked", "WATCH", 91)
+		s.slack.rateLimit(1, "5")
+		code, body := s.webhook("post_created",
+			discoursetest.PostPayload(post(2301, 2400, 1, 91, "never mind")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		d := storedOne(t, s, ch, store.StatusRetrying)
+
+		got := s.cancelOne(d.ID)
+		require.Equal(t, "CANCELLED", got.Status)
+		require.NotNil(t, got.LastError)
+		require.Equal(t, store.CancelReason, got.LastError.Key)
+		require.Zero(t, got.Attempts, "the 429 spent no attempt")
+		require.Eventually(t, func() bool { return len(jobsOf(t, s.st, d.ID)) == 0 },
+			10*time.Second, 10*time.Millisecond, "the held job is deleted: nothing will send it")
+		limited := s.slack.callTimes()
+		require.Len(t, limited, 1)
+		require.Less(t, time.Since(limited[0]), 5*time.Second, "the parked task was taken out, not left to wake")
+		require.Equal(t, "CANCELLED", s.deliveries(ch)[0].Status)
+
+		var retried struct{ RetryDelivery deliveryView }
+		s.gql(`mutation($id: ID!) { retryDelivery(id: $id) { status } }`, map[string]any{"id": got.ID}, &retried)
+		require.Equal(t, "QUEUED", retried.RetryDelivery.Status)
+		ds := s.waitDeliveries(ch, 1)
+		require.Equal(t, "DELIVERED", ds[0].Status)
+		require.Len(t, s.slack.sent(), 1)
+
+		s.requireError(`mutation($id: ID!) { cancelDelivery(id: $id) { id } }`, map[string]any{"id": got.ID}, "BAD_USER_INPUT", "id")
+		s.requireError(`mutation($id: ID!) { cancelDelivery(id: $id) { id } }`, map[string]any{"id": "999999"}, "NOT_FOUND", "")
+		s.requireError(`mutation($id: ID!) { cancelDelivery(id: $id) { id } }`, map[string]any{"id": "x"}, "BAD_USER_INPUT", "id")
+	})
+}
+
+// TestE2E_ParkedDeliveryChangedElsewhereIsLeftAlone: while a delivery is
+// parked in this process (a 429 with Retry-After: 3), another replica
+// cancels it and queues it again, which this process learns nothing of.
+// The other replica's new job sends it; so when the parked task wakes and
+// finds the row changed by someone else, it stops without sending: its
+// held job goes, and Slack has had only the 429 call.
+func TestE2E_ParkedDeliveryChangedElsewhereIsLeftAlone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("changed-elsewhere", "WATCH", 97)
+		s.slack.rateLimit(1, "3")
+		code, body := s.webhook("post_created",
+			discoursetest.PostPayload(post(2340, 2440, 1, 97, "requeued elsewhere")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		d := storedOne(t, s, ch, store.StatusRetrying)
+		held := jobsOf(t, s.st, d.ID)
+		require.Len(t, held, 1)
+
+		// The other replica's cancel and retry, without its new job (it
+		// would be that replica's to run).
+		require.NoError(t, s.st.InTx(ctx, func(q *store.Queries) error {
+			locked, err := q.LockDelivery(ctx, d.ID)
+			if err != nil {
+				return err
+			}
+			if err := q.CancelDeliveries(ctx, []*store.Delivery{locked}); err != nil {
+				return err
+			}
+			locked.Status, locked.Attempts, locked.NextAttemptAt = store.StatusQueued, 0, nil
+			return q.SaveDelivery(ctx, locked)
+		}))
+		require.Eventually(t, func() bool { return len(jobsOf(t, s.st, d.ID)) == 0 },
+			10*time.Second, 10*time.Millisecond, "the parked task woke and settled")
+		require.Len(t, s.slack.callTimes(), 1, "the parked task sent nothing")
+		require.Equal(t, store.StatusQueued, storedDeliveries(t, s.st, ch)[0].Status)
+	})
+}
+
+// TestE2E_CancelDuringAnAttempt: a delivery is cancelled while its message
+// is on its way to Slack (the fake holds the call). When Slack answers
+// 500, the failed attempt does not bring the delivery back: it stays
+// CANCELLED, its job is gone and Slack gets no second call. When Slack
+// answers ok, the message went out, and the delivery says so: DELIVERED.
+func TestE2E_CancelDuringAnAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{}) // fastRetries: a retry would come within 50 ms
+		for i, answer := range []string{"500", "ok"} {
+			ch := s.slackChannel("cancel-in-flight-"+answer, "WATCH", 92+i)
+			h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+			s.slack.mu.Lock()
+			s.slack.hold = h
+			s.slack.mu.Unlock()
+			if answer == "500" {
+				s.slack.fail(1, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
+			}
+			code, body := s.webhook("post_created",
+				discoursetest.PostPayload(post(int64(2310+i), int64(2410+i), 1, int64(92+i), "in flight")), webhookSecret)
+			require.Equal(t, http.StatusOK, code, body)
+			<-h.arrived
+			d := storedOne(t, s, ch, store.StatusQueued)
+			require.Equal(t, "CANCELLED", s.cancelOne(d.ID).Status)
+			s.slack.mu.Lock()
+			s.slack.hold = nil
+			s.slack.mu.Unlock()
+			close(h.release)
+
+			// The attempt's outcome deletes the held job either way;
+			// a handed-over job would stay (River keeps completed ones).
+			require.Eventually(t, func() bool { return len(jobsOf(t, s.st, d.ID)) == 0 },
+				10*time.Second, 10*time.Millisecond, "the job of delivery %d", d.ID)
+			ds := s.waitDeliveries(ch, 1)
+			if answer == "500" {
+				require.Equal(t, "CANCELLED", ds[0].Status)
+				require.Equal(t, store.CancelReason, ds[0].LastError.Key)
+			} else {
+				require.Equal(t, "DELIVERED", ds[0].Status, "the message went out")
+			}
+		}
+		require.Len(t, s.slack.callTimes(), 2, "one call per delivery: the failed one was not retried")
+		require.Len(t, s.slack.sent(), 1)
+	})
+}
+
+// runJobsNow makes River jobs due at once, as if their time had come.
+func runJobsNow(t *testing.T, db storetest.DB, st *store.Store, ids []int64) {
+	t.Helper()
+	ctx := context.Background()
+	for _, id := range ids {
+		var err error
+		if db.Name == "postgres" {
+			c, cerr := river.NewClient(riverdatabasesql.New(st.DB()), &river.Config{})
+			require.NoError(t, cerr)
+			_, err = c.JobRetry(ctx, id)
+		} else {
+			c, cerr := river.NewClient(riversqlite.New(st.DB()), &river.Config{})
+			require.NoError(t, cerr)
+			_, err = c.JobRetry(ctx, id)
+		}
+		require.NoError(t, err)
+	}
+}
+
+// TestE2E_CancelDeliveriesOfAChannel: a 429 with Retry-After: 120 pauses a
+// channel, and its four deliveries wait in River's queue for two minutes.
+// cancelDeliveries cancels them oldest first, in bounded calls, leaving
+// out those created at or after before; when River's jobs then run, they
+// find their deliveries cancelled and send nothing.
+func TestE2E_CancelDeliveriesOfAChannel(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("flooded", "WATCH", 95)
+		other := s.slackChannel("quiet", "WATCH", 96)
+		s.slack.rateLimit(1, "120")
+		send := func(postID, topicID, cat int64) {
+			code, body := s.webhook("post_created", discoursetest.PostPayload(post(postID, topicID, 1, cat, "flood")), webhookSecret)
+			require.Equal(t, http.StatusOK, code, body)
+		}
+		send(2320, 2420, 95)
+		storedOne(t, s, ch, store.StatusRetrying) // the channel is paused now
+		for i := range int64(3) {
+			send(2321+i, 2421+i, 95)
+		}
+		send(2330, 2430, 96)
+		s.waitDeliveries(other, 1)
+
+		// All four wait in River's queue for the pause to end.
+		var ids []int64
+		require.Eventually(t, func() bool {
+			ids = ids[:0]
+			for _, d := range storedDeliveries(t, s.st, ch) {
+				jobs := jobsOf(t, s.st, d.ID)
+				if len(jobs) != 1 || time.Until(scheduledAt(t, s.st, jobs[0].ID)) < time.Minute {
+					return false
+				}
+				ids = append(ids, jobs[0].ID)
+			}
+			return len(ids) == 4
+		}, 10*time.Second, 20*time.Millisecond)
+		ds := storedDeliveries(t, s.st, ch) // newest first
+		oldest, newest := ds[3], ds[0]
+
+		type result struct {
+			CancelDeliveries struct {
+				Deliveries []deliveryView
+				Remaining  int
+			}
+		}
+		cancel := func(vars map[string]any) result {
+			var r result
+			s.gql(`mutation($c: ID!, $before: Time, $limit: Int) {
+				cancelDeliveries(channelId: $c, before: $before, limit: $limit) { deliveries { id status } remaining } }`, vars, &r)
+			return r
+		}
+		r := cancel(map[string]any{"c": ch, "before": newest.CreatedAt, "limit": 2})
+		require.Len(t, r.CancelDeliveries.Deliveries, 2)
+		require.Equal(t, strconv.FormatInt(oldest.ID, 10), r.CancelDeliveries.Deliveries[0].ID, "oldest first")
+		require.Equal(t, "CANCELLED", r.CancelDeliveries.Deliveries[0].Status)
+		require.Equal(t, 1, r.CancelDeliveries.Remaining, "the newest is not counted: it is not before before")
+		r = cancel(map[string]any{"c": ch})
+		require.Len(t, r.CancelDeliveries.Deliveries, 2)
+		require.Equal(t, strconv.FormatInt(newest.ID, 10), r.CancelDeliveries.Deliveries[1].ID)
+		require.Zero(t, r.CancelDeliveries.Remaining)
+		r = cancel(map[string]any{"c": ch})
+		require.Empty(t, r.CancelDeliveries.Deliveries, "nothing left to cancel")
+
+		runJobsNow(t, db, s.st, ids)
+		require.Eventually(t, func() bool {
+			for _, id := range ids {
+				if jobState(t, s.st, id) != "completed" {
+					return false
+				}
+			}
+			return true
+		}, 20*time.Second, 20*time.Millisecond, "River runs the jobs")
+		for _, d := range s.deliveries(ch) {
+			require.Equal(t, "CANCELLED", d.Status)
+		}
+		require.Len(t, s.slack.callTimes(), 2, "the 429 and the other channel's message: nothing cancelled was sent")
+		require.Equal(t, "DELIVERED", s.deliveries(other)[0].Status, "other channels are not touched")
+
+		for _, c := range []struct {
+			vars        map[string]any
+			code, field string
+		}{
+			{map[string]any{"c": ch, "limit": 0}, "BAD_USER_INPUT", "limit"},
+			{map[string]any{"c": ch, "limit": 1001}, "BAD_USER_INPUT", "limit"},
+			{map[string]any{"c": "x"}, "BAD_USER_INPUT", "channelId"},
+			{map[string]any{"c": "999999"}, "NOT_FOUND", ""},
+		} {
+			s.requireError(`mutation($c: ID!, $limit: Int) { cancelDeliveries(channelId: $c, limit: $limit) { remaining } }`,
+				c.vars, c.code, c.field)
+		}
+	})
+}
