@@ -76,6 +76,10 @@ type Options struct {
 	// Limits returns the per-channel minimum interval between messages
 	// for a provider; nil uses DefaultChannelInterval.
 	Limits func(provider string) time.Duration
+	// AccountLimits returns the minimum interval between any two
+	// messages of a provider's account, whatever the channel; nil uses
+	// DefaultAccountInterval.
+	AccountLimits func(provider string) time.Duration
 }
 
 func (o *Options) defaults() {
@@ -112,6 +116,9 @@ func (o *Options) defaults() {
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
 	}
+	if o.AccountLimits == nil {
+		o.AccountLimits = DefaultAccountInterval
+	}
 	if o.Limits == nil {
 		o.Limits = DefaultChannelInterval
 	}
@@ -136,6 +143,21 @@ func DefaultChannelInterval(provider string) time.Duration {
 		return 0
 	}
 	return 200 * time.Millisecond
+}
+
+// DefaultAccountInterval is the minimum time between two messages of one
+// provider's account, for platforms that publish an overall limit:
+// Telegram allows a bot about 30 messages a second. Other platforms'
+// account limits are their servers' settings (a Matrix homeserver's
+// rc_message, Zulip's and Mattermost's limiters), or apply to bots the
+// sidecar does not use (Discord's 50 requests a second); for those the
+// engine relies on the 429s, which pause the whole account
+// (providers.LimitAccount).
+func DefaultAccountInterval(provider string) time.Duration {
+	if provider == "telegram" {
+		return time.Second / 30
+	}
+	return 0
 }
 
 // Engine owns the job queue and the workers.

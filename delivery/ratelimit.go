@@ -3,54 +3,104 @@ package delivery
 import (
 	"sync"
 	"time"
+
+	"github.com/chatsidecar/chatsidecar/providers"
 )
 
-// channelLimiter spaces messages to one channel by the platform's minimum
-// interval. It is per process: replicas each keep their own pace, and a
-// platform's 429 still snoozes the job, so the limit is a courtesy that
-// avoids most 429s rather than a guarantee.
+// channelLimiter spaces messages by the platforms' published limits, at
+// two levels: each channel (Slack's one message a second per channel) and
+// each provider's account (Telegram's ~30 messages a second per bot,
+// whatever the chat). A platform's 429 pauses the level its provider says
+// it applies to (providers.LimitScope). It is per process: replicas each
+// keep their own pace, and a platform's 429 still pauses the deliveries,
+// so the limit is a courtesy that avoids most 429s rather than a
+// guarantee.
 type channelLimiter struct {
-	mu     sync.Mutex
-	next   map[int64]time.Time // earliest time the next message may go
-	paused map[int64]time.Time // until when a platform's 429 holds the channel
+	mu      sync.Mutex
+	channel limits[int64]
+	account limits[string] // by provider id: one account per provider
 }
 
-func newChannelLimiter() *channelLimiter {
-	return &channelLimiter{next: make(map[int64]time.Time), paused: make(map[int64]time.Time)}
+// limits are the slots and pauses of one level.
+type limits[K comparable] struct {
+	next   map[K]time.Time // earliest time the next message may go
+	paused map[K]time.Time // until when a platform's 429 holds the key
 }
 
-// pausedFor reports how long a platform's 429 still holds the channel.
-// Workers wait a short pause out in place, a bounded number of them at a
-// time (Engine.holdFor); otherwise they snooze the job.
-func (l *channelLimiter) pausedFor(channelID int64, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t, ok := l.paused[channelID]
+func newLimits[K comparable]() limits[K] {
+	return limits[K]{next: make(map[K]time.Time), paused: make(map[K]time.Time)}
+}
+
+// pausedFor reports how long a 429 still holds k.
+func (l *limits[K]) pausedFor(k K, now time.Time) time.Duration {
+	t, ok := l.paused[k]
 	if !ok {
 		return 0
 	}
 	if !t.After(now) {
-		delete(l.paused, channelID)
+		delete(l.paused, k)
 		return 0
 	}
 	return t.Sub(now)
 }
 
-// reserve claims the channel's next slot and returns how long to wait for
-// it (0 to go now). A caller that does not wait must not send.
-func (l *channelLimiter) reserve(channelID int64, interval time.Duration, now time.Time) time.Duration {
-	if interval <= 0 {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if t, ok := l.next[channelID]; ok && t.After(now) {
-			return t.Sub(now)
-		}
-		return 0
+func (l *limits[K]) pause(k K, t time.Time) {
+	if t.After(l.next[k]) {
+		l.next[k] = t
 	}
+	if t.After(l.paused[k]) {
+		l.paused[k] = t
+	}
+}
+
+// gc drops past slots and pauses so the maps stay as small as the set of
+// busy keys. It runs when a map grows, amortised over reservations.
+func (l *limits[K]) gc(now time.Time) {
+	if len(l.next) < 4096 {
+		return
+	}
+	for k, t := range l.next {
+		if !t.After(now) {
+			delete(l.next, k)
+		}
+	}
+	for k, t := range l.paused {
+		if !t.After(now) {
+			delete(l.paused, k)
+		}
+	}
+}
+
+func newChannelLimiter() *channelLimiter {
+	return &channelLimiter{channel: newLimits[int64](), account: newLimits[string]()}
+}
+
+// pausedFor reports how long a platform's 429 still holds the channel,
+// itself or through its provider's account. Workers wait a short pause out
+// in place, a bounded number of them at a time (Engine.holdFor); otherwise
+// they snooze the job.
+func (l *channelLimiter) pausedFor(channelID int64, provider string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(l.channel.pausedFor(channelID, now), l.account.pausedFor(provider, now))
+}
+
+// pace is the minimum time between two messages to one channel, and
+// between any two messages of one provider's account; zero is no limit.
+type pace struct{ channel, account time.Duration }
+
+// reserve claims the next slot that both the channel and its provider's
+// account allow and returns how long to wait for it (0 to go now). A
+// caller that does not wait must not send: beyond maxRateWait the slot is
+// not taken.
+func (l *channelLimiter) reserve(channelID int64, provider string, p pace, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	slot := now
-	if t, ok := l.next[channelID]; ok && t.After(now) {
+	if t, ok := l.channel.next[channelID]; ok && t.After(slot) {
+		slot = t
+	}
+	if t, ok := l.account.next[provider]; ok && t.After(slot) {
 		slot = t
 	}
 	wait := slot.Sub(now)
@@ -58,37 +108,24 @@ func (l *channelLimiter) reserve(channelID int64, interval time.Duration, now ti
 		// The caller will snooze instead of taking the slot.
 		return wait
 	}
-	l.next[channelID] = slot.Add(interval)
-	l.gc(now)
+	if p.channel > 0 {
+		l.channel.next[channelID] = slot.Add(p.channel)
+		l.channel.gc(now)
+	}
+	if p.account > 0 {
+		l.account.next[provider] = slot.Add(p.account)
+	}
 	return wait
 }
 
-// pause holds the channel until t, after the platform said to slow down.
-func (l *channelLimiter) pause(channelID int64, t time.Time) {
+// pause holds back what a platform's 429 applies to until t: the channel,
+// or every channel of the provider's account.
+func (l *channelLimiter) pause(channelID int64, provider string, scope providers.LimitScope, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if t.After(l.next[channelID]) {
-		l.next[channelID] = t
-	}
-	if t.After(l.paused[channelID]) {
-		l.paused[channelID] = t
-	}
-}
-
-// gc drops past slots so the map stays as small as the set of busy
-// channels. It runs when the map grows, amortised over reservations.
-func (l *channelLimiter) gc(now time.Time) {
-	if len(l.next) < 4096 {
+	if scope == providers.LimitAccount {
+		l.account.pause(provider, t)
 		return
 	}
-	for id, t := range l.next {
-		if !t.After(now) {
-			delete(l.next, id)
-		}
-	}
-	for id, t := range l.paused {
-		if !t.After(now) {
-			delete(l.paused, id)
-		}
-	}
+	l.channel.pause(channelID, t)
 }

@@ -127,10 +127,11 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 		if t.cancelled.Load() {
 			return nil
 		}
-		if wait := e.limiter.pausedFor(ch.ID, e.now()); wait > 0 && !e.holdFor(ctx, wait) {
+		if wait := e.limiter.pausedFor(ch.ID, d.Provider, e.now()); wait > 0 && !e.holdFor(ctx, wait) {
 			return river.JobSnooze(wait)
 		}
-		if wait := e.limiter.reserve(ch.ID, e.opts.Limits(d.Provider), e.now()); wait > 0 {
+		limit := pace{channel: e.opts.Limits(d.Provider), account: e.opts.AccountLimits(d.Provider)}
+		if wait := e.limiter.reserve(ch.ID, d.Provider, limit, e.now()); wait > 0 {
 			if wait > maxRateWait || !sleep(ctx, wait) {
 				return river.JobSnooze(wait)
 			}
@@ -218,7 +219,7 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 			return false, ignoreCancelled(err)
 		}
 		e.Published(d)
-		e.limiter.pause(ch.ID, next)
+		e.limiter.pause(ch.ID, d.Provider, providers.ScopeOf(err), next)
 		// The caller waits a short pause out in place; River would
 		// take up to its scheduler's interval (5 s) to run a snoozed
 		// job again.

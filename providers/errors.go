@@ -44,6 +44,10 @@ type Error struct {
 	// default) before trying again.
 	RateLimited bool
 	RetryAfter  time.Duration
+	// Scope is what a rate limit holds back: the channel (the zero
+	// value), or every channel of the account when the platform limits
+	// the bot or user as a whole.
+	Scope LimitScope
 	// Status is the HTTP status the platform answered, 0 if none.
 	Status int
 	// Message is a short, secret-free description for the channel's
@@ -66,6 +70,32 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// LimitScope says what a platform's rate limit applies to, so the engine
+// holds back just that: one channel, or all of them.
+type LimitScope int
+
+const (
+	// LimitChannel: the platform limits each channel (room, chat,
+	// webhook) on its own; the provider's other channels may go on.
+	LimitChannel LimitScope = iota
+	// LimitAccount: the platform limits the account (a bot token, a
+	// user), whichever channel the request went to. Sending on to the
+	// other channels would only collect more 429s, and some platforms
+	// ban a client that collects too many (Discord: 10,000 invalid
+	// requests in 10 minutes).
+	LimitAccount
+)
+
+// ScopeOf returns the scope of a rate-limit error, LimitChannel for any
+// other error or when the provider did not say.
+func ScopeOf(err error) LimitScope {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Scope
+	}
+	return LimitChannel
+}
 
 // Permanent returns a permanent error with a key.
 func Permanent(key string, sentinel error, format string, args ...any) *Error {

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/chatsidecar/chatsidecar/discourse"
 	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
 	"github.com/chatsidecar/chatsidecar/providers/matrix/matrixtest"
+	"github.com/chatsidecar/chatsidecar/providers/providertest"
+	"github.com/chatsidecar/chatsidecar/store"
 	"github.com/chatsidecar/chatsidecar/store/storetest"
 )
 
@@ -130,5 +135,54 @@ func TestE2E_MatrixThreadRootGone(t *testing.T) {
 		require.NotNil(t, rel, "the next reply is in a thread again: %v", evs[1].Content)
 		require.Equal(t, "m.thread", rel["rel_type"])
 		require.Equal(t, newRoot.EventID, rel["event_id"], "the thread is rooted at the message posted outside the gone one")
+	})
+}
+
+// TestE2E_MatrixRateLimitHoldsEveryRoom: a homeserver limits the bot's
+// user, not a room (M_LIMIT_EXCEEDED, Synapse's rc_message), so once one
+// room's message got a 429 the sidecar sends nothing to any room of the
+// account until the wait is over: the second room's message, accepted
+// after the 429, goes out no earlier than Retry-After after it, and the
+// homeserver sees no request for it before then (three sends in all).
+func TestE2E_MatrixRateLimitHoldsEveryRoom(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		hs := matrixtest.New(t, matrixtest.Options{})
+		s.gql(`mutation($s: JSON!) { configureProvider(input: {id: "matrix", enabled: true, settings: $s}) { id } }`,
+			map[string]any{"s": map[string]any{"access_token": matrixtest.DefaultToken, "api_base_url": hs.URL()}}, nil)
+		var channels []string
+		for i, room := range []string{"!one:example.org", "!two:example.org"} {
+			hs.AddRoom(matrixtest.Room{ID: room, Joined: true})
+			var out struct{ CreateChannel struct{ ID string } }
+			s.gql(`mutation($d: JSON!, $n: String!) { createChannel(input: {provider: "matrix", name: $n, data: $d}) { id } }`,
+				map[string]any{"n": fmt.Sprintf("room-%d", i), "d": map[string]any{"name": fmt.Sprintf("room %d", i), "room_id": room}}, &out)
+			s.rule(out.CreateChannel.ID, "WATCH", 31+i)
+			channels = append(channels, out.CreateChannel.ID)
+		}
+		hs.Reply(http.StatusTooManyRequests, http.Header{"Retry-After": {"3"}, "Content-Type": {"application/json"}},
+			`{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":3000}`)
+		code, body := s.webhook("post_created", discoursetest.PostPayload(post(2501, 2600, 1, 31, "first room")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		storedOne(t, s, channels[0], store.StatusRetrying)
+		limitedAt := time.Now() // after the 429
+		hs.Fail(providertest.Succeed)
+		code, body = s.webhook("post_created", discoursetest.PostPayload(post(2502, 2601, 1, 32, "second room")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+
+		for _, ch := range channels {
+			require.Equal(t, "DELIVERED", s.waitDeliveries(ch, 1)[0].Status)
+		}
+		second := storedDeliveries(t, s.st, channels[1])[0]
+		require.GreaterOrEqual(t, second.DeliveredAt.Sub(limitedAt), 2*time.Second,
+			"the other room waited for the account's pause (3 s from the 429)")
+		require.Zero(t, second.Attempts-1, "waiting spent no attempt")
+		var sends int
+		for _, r := range hs.Requests() {
+			if strings.Contains(r.Path, "/send/") {
+				sends++
+			}
+		}
+		require.Equal(t, 3, sends, "the 429, then one message per room")
 	})
 }

@@ -191,7 +191,8 @@ type errorBody struct {
 // classify returns nil for a 2xx and a classified error otherwise:
 //
 //   - 429 → rate limited for retry_after (float seconds), else
-//     X-RateLimit-Reset-After, else Retry-After;
+//     X-RateLimit-Reset-After, else Retry-After; for the whole account
+//     when it is the global limit (globalLimit);
 //   - 220001 → permanent (Notify negotiates it before it gets here);
 //   - 401 (50027 Invalid Webhook Token) → KeyInvalidWebhook
 //     (ErrUnauthorized);
@@ -224,7 +225,8 @@ func classify(resp *providers.Response, secret string) error {
 	switch {
 	case resp.Status == http.StatusTooManyRequests:
 		e.RateLimited, e.RetryAfter = true, retryAfter(resp, body)
-		if body.Global {
+		if globalLimit(resp, body) {
+			e.Scope = providers.LimitAccount
 			e.Message += " (global limit)"
 		}
 	case body.Code == codeForumNeedsThread:
@@ -245,6 +247,16 @@ func classify(resp *providers.Response, secret string) error {
 		e.Permanent = true
 	}
 	return &apiError{err: e, code: body.Code}
+}
+
+// globalLimit reports whether a 429 is Discord's global limit, which holds
+// back every webhook this sidecar calls, not just the one called: the
+// body's global flag or the headers say so, or the reply is not Discord's
+// JSON at all but Cloudflare's page, which limits the client's address.
+func globalLimit(resp *providers.Response, body errorBody) bool {
+	return body.Global || resp.Header.Get("X-RateLimit-Global") != "" ||
+		strings.EqualFold(strings.TrimSpace(resp.Header.Get("X-RateLimit-Scope")), "global") ||
+		(body.Message == "" && body.RetryAfter == nil)
 }
 
 // retryAfter is the wait a 429 asks for. The body's retry_after has

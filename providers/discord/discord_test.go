@@ -373,6 +373,9 @@ func TestErrors(t *testing.T) {
 	rejected := want{Key: generic, Permanent: true}
 	retry := want{Key: generic}
 	limited := func(d time.Duration) want { return want{Key: generic, Limited: true, After: d} }
+	global := func(d time.Duration) want {
+		return want{Key: generic, Limited: true, After: d, Scope: providers.LimitAccount}
+	}
 	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
 		{Status: 401, Body: `{"message": "Invalid Webhook Token", "code": 50027}`, Want: want{Key: discord.KeyInvalidWebhook, Sentinel: providers.ErrUnauthorized, Permanent: true}},
 		{Status: 403, Body: `{"message": "Missing Permissions", "code": 50013}`, Want: want{Key: discord.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}},
@@ -381,9 +384,12 @@ func TestErrors(t *testing.T) {
 		{Status: 400, Body: `{"message": "Invalid Form Body", "code": 50035, "errors": {"embeds": {"0": {"url": {"_errors": [{"code": "URL_TYPE_INVALID_URL", "message": "Not a well formed URL."}]}}}}}`, Want: rejected},
 		{Status: 400, Body: `{"message": "Cannot send an empty message", "code": 50006}`, Want: rejected},
 		{Status: 429, Body: `{"message": "You are being rate limited.", "retry_after": 64.57, "global": false}`, Want: limited(64570 * time.Millisecond)},
-		{Status: 429, Body: `{"message": "You are being rate limited.", "retry_after": 0.3, "global": true}`, Want: limited(300 * time.Millisecond)},
+		{Status: 429, Body: `{"message": "You are being rate limited.", "retry_after": 0.3, "global": true}`, Want: global(300 * time.Millisecond)},
 		{Status: 429, Header: http.Header{"X-Ratelimit-Reset-After": {"2.5"}, "Retry-After": {"3"}}, Body: `{"message": "You are being rate limited."}`, Want: limited(2500 * time.Millisecond)},
-		{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Body: `<html>Cloudflare: you are being rate limited</html>`, Want: limited(30 * time.Second)},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Scope": {"shared"}}, Body: `{"message": "You are being rate limited.", "retry_after": 1}`, Want: limited(time.Second)},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Scope": {"global"}}, Body: `{"message": "You are being rate limited.", "retry_after": 1}`, Want: global(time.Second)},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Global": {"true"}}, Body: `{"message": "You are being rate limited.", "retry_after": 1}`, Want: global(time.Second)},
+		{Status: 429, Header: http.Header{"Retry-After": {"30"}}, Body: `<html>Cloudflare: you are being rate limited</html>`, Want: global(30 * time.Second)},
 		{Status: 500, Body: `{"message": "500: Internal Server Error", "code": 0}`, Want: retry},
 		{Status: 502, Body: `<html>502 Bad Gateway</html>`, Want: retry},
 		{Status: 503, Want: retry},

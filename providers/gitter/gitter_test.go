@@ -87,6 +87,7 @@ func TestConformanceMatrix(t *testing.T) {
 		ThreadRoot:     func(f providertest.Fake) string { return f.(*matrixtest.Homeserver).PostOutside(gitterRoomID) },
 		EditEndpoint:   "PUT /_matrix/client/v3/rooms/" + gitterRoomID + "/send/m.room.message/" + matrix.EditTxnID(channelID, n, first),
 		DeleteEndpoint: "PUT /_matrix/client/v3/rooms/" + gitterRoomID + "/redact/" + first + "/" + matrix.RedactTxnID(channelID, first),
+		LimitScope:     providers.LimitAccount, // the 429 holds back the whole account
 	})
 }
 

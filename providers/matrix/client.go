@@ -172,8 +172,9 @@ func (c *Client) notConfigured(format string, args ...any) error {
 // classify maps a non-2xx reply to a classified error. The errcode
 // decides where Matrix gives a known one, the HTTP status otherwise:
 //
-//   - M_LIMIT_EXCEEDED or 429 → rate limited, waiting for the Retry-After
-//     header, else retry_after_ms, else the engine's default;
+//   - M_LIMIT_EXCEEDED or 429 → rate limited for the whole account,
+//     waiting for the Retry-After header, else retry_after_ms, else the
+//     engine's default;
 //   - M_UNKNOWN_TOKEN, M_MISSING_TOKEN, M_USER_DEACTIVATED or 401 →
 //     ErrUnauthorized with Keys.UnknownToken (soft_logout changes nothing:
 //     the sidecar cannot log in again by itself);
@@ -199,6 +200,9 @@ func (c *Client) classify(resp *providers.Response, eb *errorBody) error {
 	case code == "M_LIMIT_EXCEEDED" || resp.Status == http.StatusTooManyRequests:
 		fallback := time.Duration(eb.RetryAfterMS * float64(time.Millisecond))
 		e.RateLimited, e.RetryAfter = true, providers.RetryAfter(resp.Header, max(fallback, 0))
+		// Homeservers limit each user (Synapse's rc_message), whatever
+		// the room.
+		e.Scope = providers.LimitAccount
 	case code == "M_UNKNOWN_TOKEN" || code == "M_MISSING_TOKEN" || code == "M_USER_DEACTIVATED" ||
 		resp.Status == http.StatusUnauthorized:
 		e.Permanent, e.Key, e.Err = true, c.keys.UnknownToken, providers.ErrUnauthorized

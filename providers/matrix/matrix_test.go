@@ -68,6 +68,7 @@ func harness() providertest.Harness {
 		ThreadRoot:     func(f providertest.Fake) string { return f.(*matrixtest.Homeserver).PostOutside(roomID) },
 		EditEndpoint:   edit,
 		DeleteEndpoint: del,
+		LimitScope:     providers.LimitAccount, // the 429 holds back the whole account
 	}
 }
 
@@ -412,11 +413,11 @@ func TestErrors(t *testing.T) {
 	forbidden := want{Key: matrix.KeyForbidden, Sentinel: providers.ErrForbidden, Permanent: true}
 	retry := want{Key: generic}
 	providertest.RunNotifyReplies(t, harness(), []providertest.ReplyCase{
-		{Status: 429, Header: http.Header{"Retry-After": {"7"}}, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2000}`, Want: want{Key: generic, Limited: true, After: 7 * time.Second}},
-		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2500}`, Want: want{Key: generic, Limited: true, After: 2500 * time.Millisecond}},
-		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":1.5}`, Want: want{Key: generic, Limited: true, After: 1500 * time.Microsecond}},
-		{Status: 429, Body: `Too Many Requests`, Want: want{Key: generic, Limited: true}},
-		{Status: 400, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"slow down","retry_after_ms":1000}`, Want: want{Key: generic, Limited: true, After: time.Second}},
+		{Status: 429, Header: http.Header{"Retry-After": {"7"}}, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2000}`, Want: want{Key: generic, Limited: true, After: 7 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":2500}`, Want: want{Key: generic, Limited: true, After: 2500 * time.Millisecond, Scope: providers.LimitAccount}},
+		{Status: 429, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"Too Many Requests","retry_after_ms":1.5}`, Want: want{Key: generic, Limited: true, After: 1500 * time.Microsecond, Scope: providers.LimitAccount}},
+		{Status: 429, Body: `Too Many Requests`, Want: want{Key: generic, Limited: true, Scope: providers.LimitAccount}},
+		{Status: 400, Body: `{"errcode":"M_LIMIT_EXCEEDED","error":"slow down","retry_after_ms":1000}`, Want: want{Key: generic, Limited: true, After: time.Second, Scope: providers.LimitAccount}},
 		{Status: 401, Body: `{"errcode":"M_UNKNOWN_TOKEN","error":"Invalid access token passed.","soft_logout":true}`, Want: unauthorized},
 		{Status: 401, Body: `{"errcode":"M_MISSING_TOKEN","error":"Missing access token"}`, Want: unauthorized},
 		{Status: 403, Body: `{"errcode":"M_USER_DEACTIVATED","error":"This account has been deactivated"}`, Want: unauthorized},

@@ -168,14 +168,16 @@ func errorID(body []byte) string {
 // rateLimited is the error for a 429. Mattermost's rate limiter sends
 // Retry-After (seconds) and X-Ratelimit-Reset (seconds until the quota is
 // full again); the first is the wait it means, the second a bound when a
-// proxy dropped the first.
+// proxy dropped the first. The limiter counts per user, token or remote
+// address across the server, never per channel, so it holds back every
+// channel (providers.LimitAccount).
 func rateLimited(resp *providers.Response, platform, code string) error {
 	msg := platform + " answered HTTP 429"
 	if code != "" {
 		msg += " " + code
 	}
 	e := providers.RateLimited(providers.RetryAfter(resp.Header, resetAfter(resp.Header)), "%s", msg)
-	e.Status = resp.Status
+	e.Status, e.Scope = resp.Status, providers.LimitAccount
 	return e
 }
 

@@ -114,6 +114,7 @@ func harness(target func(string) *providers.Target) providertest.Harness {
 		// Every subtest has a fresh fake, so the first post has this id.
 		EditEndpoint:   "PUT /api/v4/posts/post0000000000000000000001/patch",
 		DeleteEndpoint: "DELETE /api/v4/posts/post0000000000000000000001",
+		LimitScope:     providers.LimitAccount, // the 429 holds back the whole account
 	}
 }
 
@@ -323,9 +324,9 @@ func TestAPIErrors(t *testing.T) {
 		// Not a reply, so not a thread gone (see TestThreadRootGone).
 		{Status: 400, Body: appErr(400, "api.post.create_post.root_id.app_error"), Want: want{Key: generic, Permanent: true}},
 		{Status: 413, Body: `<html>too large</html>`, Want: want{Key: generic, Permanent: true}},
-		{Status: 429, Header: http.Header{"Retry-After": {"3"}, "X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 3 * time.Second}},
-		{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 9 * time.Second}},
-		{Status: 429, Want: want{Key: generic, Limited: true}},
+		{Status: 429, Header: http.Header{"Retry-After": {"3"}, "X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 3 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {"9"}}, Body: "limit exceeded\n", Want: want{Key: generic, Limited: true, After: 9 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Want: want{Key: generic, Limited: true, Scope: providers.LimitAccount}},
 		{Status: 500, Body: appErr(500, "app.post.save.app_error"), Want: want{Key: generic}},
 		{Status: 502, Body: `<html>bad gateway</html>`, Want: want{Key: generic}},
 		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},

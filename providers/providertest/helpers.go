@@ -25,6 +25,9 @@ type Classified struct {
 	Permanent bool          // fails at once
 	Limited   bool          // rate limited
 	After     time.Duration // the wait a rate limit asks for
+	// Scope is what a rate limit holds back: the channel (the zero
+	// value) or the account.
+	Scope providers.LimitScope
 }
 
 // RequireClassified checks that err is an error classified as want says,
@@ -37,6 +40,7 @@ func RequireClassified(t testing.TB, err error, want Classified, unquoted ...str
 	require.Equal(t, want.Permanent, permanent, "permanent: %v", err)
 	require.Equal(t, want.Limited, limited, "rate limited: %v", err)
 	require.Equal(t, want.After, after, "retry after: %v", err)
+	require.Equal(t, want.Scope, providers.ScopeOf(err), "what the limit holds back (0: the channel, 1: the account): %v", err)
 	require.Equal(t, want.Key, providers.ErrorKey(err))
 	if want.Sentinel != nil {
 		require.ErrorIs(t, err, want.Sentinel)

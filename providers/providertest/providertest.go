@@ -71,6 +71,10 @@ type Harness struct {
 	// EditEndpoint and DeleteEndpoint are the "METHOD /path" of the
 	// requests Edit and Delete send. Required for a providers.Editor.
 	EditEndpoint, DeleteEndpoint string
+	// LimitScope is what the platform's rate-limit reply (the fake's
+	// FailRateLimited) holds back: providers.LimitAccount where the
+	// platform limits the bot or user as a whole, whatever the channel.
+	LimitScope providers.LimitScope
 }
 
 // DefaultThreadRoot is the thread root the Threads sub-suite replies into
@@ -247,6 +251,7 @@ func testRateLimited(t *testing.T, h Harness) {
 	require.False(t, permanent)
 	require.True(t, limited)
 	require.Equal(t, RetryAfter, after)
+	require.Equal(t, h.LimitScope, providers.ScopeOf(err), "what the 429 holds back (0: the channel, 1: the account)")
 	requireOneRequest(t, b.fake)
 	requireNoSecrets(t, h, err)
 }

@@ -170,7 +170,9 @@ func (p *Provider) classify(resp *providers.Response, code string, k keys) error
 			msg += " " + code
 		}
 		e := providers.RateLimited(providers.RetryAfter(resp.Header, p.resetAfter(resp.Header)), "%s", msg)
-		e.Status = resp.Status
+		// Rocket.Chat's limiter counts per user (or connection) and
+		// method, whatever the room.
+		e.Status, e.Scope = resp.Status, providers.LimitAccount
 		return e
 	}
 	if resp.Status >= 500 {

@@ -117,6 +117,7 @@ func harness(target func(string) *providers.Target) providertest.Harness {
 		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeRocketChat).postOutside() },
 		EditEndpoint:   "POST /api/v1/chat.update",
 		DeleteEndpoint: "POST /api/v1/chat.delete",
+		LimitScope:     providers.LimitAccount, // the 429 holds back the whole account
 	}
 }
 
@@ -301,10 +302,10 @@ func TestAPIErrors(t *testing.T) {
 		{Status: 400, Body: `{"success":false,"error":"error-message-size-exceeded"}`, Want: want{Key: generic, Permanent: true}},
 		{Status: 400, Body: `{"success":false,"error":"Some sentence about ` + fakeToken + `"}`, Want: want{Key: generic, Permanent: true}},
 		{Status: 200, Body: `{"success":false,"error":"unknown-error"}`, Want: want{Key: generic, Permanent: true}},
-		{Status: 429, Header: reset(3 * time.Second), Body: `{"success":false,"error":"Error, too many requests. [error-too-many-requests]"}`, Want: want{Key: generic, Limited: true, After: 3 * time.Second}},
-		{Status: 429, Header: http.Header{"Retry-After": {"5"}, "X-Ratelimit-Reset": {"1"}}, Body: `{}`, Want: want{Key: generic, Limited: true, After: 5 * time.Second}},
-		{Status: 429, Header: reset(-time.Second), Want: want{Key: generic, Limited: true}},
-		{Status: 400, Header: reset(2 * time.Second), Body: `{"success":false,"error":"wait [error-too-many-requests]"}`, Want: want{Key: generic, Limited: true, After: 2 * time.Second}},
+		{Status: 429, Header: reset(3 * time.Second), Body: `{"success":false,"error":"Error, too many requests. [error-too-many-requests]"}`, Want: want{Key: generic, Limited: true, After: 3 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Header: http.Header{"Retry-After": {"5"}, "X-Ratelimit-Reset": {"1"}}, Body: `{}`, Want: want{Key: generic, Limited: true, After: 5 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Header: reset(-time.Second), Want: want{Key: generic, Limited: true, Scope: providers.LimitAccount}},
+		{Status: 400, Header: reset(2 * time.Second), Body: `{"success":false,"error":"wait [error-too-many-requests]"}`, Want: want{Key: generic, Limited: true, After: 2 * time.Second, Scope: providers.LimitAccount}},
 		{Status: 500, Body: `{"success":false,"error":"Internal server error"}`, Want: want{Key: generic}},
 		{Status: 503, Body: `<html>unavailable</html>`, Want: want{Key: generic}},
 		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},

@@ -154,7 +154,10 @@ func classify(resp *providers.Response, reply *apiReply, token string) error {
 		e.Permanent, e.Key, e.Err = true, KeyChatMigrated, providers.ErrChannelNotFound
 		e.Message = fmt.Sprintf("the Telegram group became a supergroup; set the channel's chat_id to %d", reply.Parameters.MigrateToChatID)
 	case code == http.StatusTooManyRequests || reply.Parameters.RetryAfter > 0:
-		e.RateLimited = true
+		// Telegram does not say which limit it was. The engine keeps
+		// each chat under its own limit, so it is most likely the bot's
+		// overall one (about 30 messages a second): every chat waits.
+		e.RateLimited, e.Scope = true, providers.LimitAccount
 		e.RetryAfter = providers.RetryAfter(resp.Header, 0)
 		if s := reply.Parameters.RetryAfter; s > 0 {
 			e.RetryAfter = time.Duration(s) * time.Second

@@ -54,6 +54,7 @@ func harness() providertest.Harness {
 		ThreadRoot:     func(f providertest.Fake) string { return f.(*fakeTelegram).postOutside() },
 		EditEndpoint:   "POST /bot" + fakeToken + "/editMessageText",
 		DeleteEndpoint: "POST /bot" + fakeToken + "/deleteMessage",
+		LimitScope:     providers.LimitAccount, // the 429 holds back the whole account
 	}
 }
 
@@ -324,9 +325,9 @@ func TestErrors(t *testing.T) {
 		{Status: 404, Body: `{"ok":false,"error_code":404,"description":"Not Found"}`, Want: badToken},
 		{Status: 404, Body: `<html>404 Not Found</html>`, Want: badToken},
 		{Status: 401, Body: `Unauthorized`, Want: badToken},
-		{Status: 429, Body: `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}`, Want: want{Key: generic, Limited: true, After: 35 * time.Second}},
-		{Status: 429, Header: http.Header{"Retry-After": {"12"}}, Body: `{"ok":false,"error_code":429,"description":"Too Many Requests"}`, Want: want{Key: generic, Limited: true, After: 12 * time.Second}},
-		{Status: 429, Body: `<html>slow down</html>`, Want: want{Key: generic, Limited: true}},
+		{Status: 429, Body: `{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 35","parameters":{"retry_after":35}}`, Want: want{Key: generic, Limited: true, After: 35 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Header: http.Header{"Retry-After": {"12"}}, Body: `{"ok":false,"error_code":429,"description":"Too Many Requests"}`, Want: want{Key: generic, Limited: true, After: 12 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Body: `<html>slow down</html>`, Want: want{Key: generic, Limited: true}}, // a proxy's, not the Bot API's
 		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001}}`, Want: want{Key: telegram.KeyChatMigrated, Sentinel: providers.ErrChannelNotFound, Permanent: true}},
 		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: can't parse entities: Unsupported start tag \"x\" at byte offset 3"}`, Want: rejected},
 		{Status: 400, Body: `{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}`, Want: rejected},

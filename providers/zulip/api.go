@@ -133,7 +133,8 @@ func (p *Provider) classify(resp *providers.Response, rep *reply, lookup bool) e
 			msg += " " + code
 		}
 		e := providers.RateLimited(p.retryAfter(resp.Header, rep), "%s", msg)
-		e.Status = resp.Status
+		// Zulip limits each user's API requests, whatever the stream.
+		e.Status, e.Scope = resp.Status, providers.LimitAccount
 		return e
 	}
 	if resp.Status >= 500 {

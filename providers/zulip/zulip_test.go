@@ -94,6 +94,7 @@ func harness() providertest.Harness {
 		// Every subtest has a fresh fake, so the first message has this id.
 		EditEndpoint:   "PATCH /api/v1/messages/" + first,
 		DeleteEndpoint: "DELETE /api/v1/messages/" + first,
+		LimitScope:     providers.LimitAccount, // the 429 holds back the whole account
 	}
 }
 
@@ -302,11 +303,11 @@ func TestErrors(t *testing.T) {
 		{Status: 404, Body: `<html>not found</html>`, Want: want{Key: zulip.KeyNotConfigured, Sentinel: providers.ErrNotConfigured, Permanent: true}},
 		{Status: 400, Body: zerr("BAD_REQUEST"), Want: want{Key: generic, Permanent: true}},
 		{Status: 400, Body: zerr("REQUEST_VARIABLE_MISSING"), Want: want{Key: generic, Permanent: true}},
-		{Status: 429, Header: http.Header{"Retry-After": {"3"}}, Body: zerr("RATE_LIMIT_HIT"), Want: want{Key: generic, Limited: true, After: 3 * time.Second}},
-		{Status: 429, Header: http.Header{"Retry-After": {"28.7062"}}, Body: zerr("RATE_LIMIT_HIT"), Want: want{Key: generic, Limited: true, After: 28707 * time.Millisecond}},
-		{Status: 429, Body: `{"result":"error","code":"RATE_LIMIT_HIT","msg":"x","retry-after":1.5}`, Want: want{Key: generic, Limited: true, After: 1500 * time.Millisecond}},
-		{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(fakeNow().Add(9*time.Second).Unix(), 10)}}, Body: `{}`, Want: want{Key: generic, Limited: true, After: 9 * time.Second}},
-		{Status: 429, Want: want{Key: generic, Limited: true}},
+		{Status: 429, Header: http.Header{"Retry-After": {"3"}}, Body: zerr("RATE_LIMIT_HIT"), Want: want{Key: generic, Limited: true, After: 3 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Header: http.Header{"Retry-After": {"28.7062"}}, Body: zerr("RATE_LIMIT_HIT"), Want: want{Key: generic, Limited: true, After: 28707 * time.Millisecond, Scope: providers.LimitAccount}},
+		{Status: 429, Body: `{"result":"error","code":"RATE_LIMIT_HIT","msg":"x","retry-after":1.5}`, Want: want{Key: generic, Limited: true, After: 1500 * time.Millisecond, Scope: providers.LimitAccount}},
+		{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {strconv.FormatInt(fakeNow().Add(9*time.Second).Unix(), 10)}}, Body: `{}`, Want: want{Key: generic, Limited: true, After: 9 * time.Second, Scope: providers.LimitAccount}},
+		{Status: 429, Want: want{Key: generic, Limited: true, Scope: providers.LimitAccount}},
 		{Status: 500, Body: `<html>oops</html>`, Want: want{Key: generic}},
 		{Status: 502, Body: zerr("BAD_REQUEST"), Want: want{Key: generic}},
 		{Status: 200, Body: `<html>captive portal</html>`, Want: want{Key: generic}},
