@@ -199,7 +199,7 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 	if ctx.Err() != nil {
 		// Shutdown, not the platform: try again at once on the next start.
 		d.Status = store.StatusQueued
-		if err := e.store.SaveOutcome(context.WithoutCancel(ctx), d); errors.Is(err, store.ErrCancelled) {
+		if err := e.store.SaveOutcome(context.WithoutCancel(ctx), d); errors.Is(err, store.ErrChanged) {
 			return false, nil
 		}
 		e.Published(d)
@@ -216,7 +216,7 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 		d.Status, d.NextAttemptAt = store.StatusRetrying, &next
 		setError(d, err)
 		if err := e.store.SaveOutcome(ctx, d); err != nil {
-			return false, ignoreCancelled(err)
+			return false, ignoreChanged(err)
 		}
 		e.Published(d)
 		e.limiter.pause(ch.ID, d.Provider, providers.ScopeOf(err), next)
@@ -237,7 +237,7 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 		setError(d, err)
 		e.opts.Metrics.delivery(d.Provider, "retry")
 		if err := e.store.SaveOutcome(ctx, d); err != nil {
-			return false, ignoreCancelled(err)
+			return false, ignoreChanged(err)
 		}
 		e.Published(d)
 		return false, err
@@ -283,13 +283,14 @@ func (e *Engine) finish(ctx context.Context, t *task, ch *store.Channel, status 
 	d.Status, d.NextAttemptAt = status, nil
 	setError(d, cause)
 	job := t.jobID.Load()
-	var cancelled bool
+	var changed bool
 	err := e.store.InTx(ctx, func(q *store.Queries) error {
-		// The job and the channel's error are settled even when an
-		// admin cancelled the delivery meanwhile: the platform's answer
-		// says something true of the channel.
-		if err := q.SaveOutcome(ctx, d); errors.Is(err, store.ErrCancelled) {
-			cancelled = true
+		// The held job and the channel's error are settled even when an
+		// admin cancelled (or cancelled and retried) the delivery
+		// meanwhile: the platform's answer says something true of the
+		// channel, and a retry has a job of its own.
+		if err := q.SaveOutcome(ctx, d); errors.Is(err, store.ErrChanged) {
+			changed = true
 		} else if err != nil {
 			return err
 		}
@@ -309,7 +310,7 @@ func (e *Engine) finish(ctx context.Context, t *task, ch *store.Channel, status 
 		return err
 	}
 	t.jobID.CompareAndSwap(job, 0)
-	if cancelled {
+	if changed {
 		return nil
 	}
 	e.opts.Metrics.delivery(d.Provider, map[string]string{store.StatusFailed: "failed", store.StatusCancelled: "cancelled"}[status])
@@ -319,10 +320,11 @@ func (e *Engine) finish(ctx context.Context, t *task, ch *store.Channel, status 
 	return nil
 }
 
-// ignoreCancelled turns SaveOutcome finding the delivery cancelled into
-// success: the attempt is over and nothing is left to do.
-func ignoreCancelled(err error) error {
-	if errors.Is(err, store.ErrCancelled) {
+// ignoreChanged turns SaveOutcome finding the delivery changed by
+// somebody else (cancelled, or queued again with a job of its own) into
+// success: this attempt is over and nothing is left for it to do.
+func ignoreChanged(err error) error {
+	if errors.Is(err, store.ErrChanged) {
 		return nil
 	}
 	return err

@@ -279,18 +279,23 @@ func (q *Queries) SaveDelivery(ctx context.Context, d *Delivery) error {
 	return nil
 }
 
-// ErrCancelled is SaveOutcome finding the delivery cancelled (or deleted
-// with its channel) since the worker read it: the outcome of an attempt
-// that was under way must not bring it back.
-var ErrCancelled = errors.New("the delivery was cancelled")
+// ErrChanged is SaveOutcome finding the delivery changed by somebody else
+// since the worker read it: cancelled, or cancelled and queued again (a
+// job of its own then sends it), or deleted with its channel. The outcome
+// of the attempt that was under way must not overwrite that.
+var ErrChanged = errors.New("the delivery was changed since it was read")
 
-// SaveOutcome is SaveDelivery for a worker recording an attempt: it
-// changes nothing and returns ErrCancelled when the delivery is CANCELLED
-// by now, so a failed attempt's RETRYING (or a shutdown's QUEUED) cannot
-// undo an admin's cancel that came while the platform call was running.
+// SaveOutcome is SaveDelivery for a worker recording an attempt. It saves
+// only over the row as the worker read or last saved it (d.UpdatedAt) and
+// never over a CANCELLED one, and otherwise returns ErrChanged: a failed
+// attempt's RETRYING (or a shutdown's QUEUED) cannot undo an admin's
+// cancel, or a cancel and retry, that came while the platform call ran.
+// Nothing else writes a delivery a worker holds: its own outcome comes
+// through here or the completer.
 func (q *Queries) SaveOutcome(ctx context.Context, d *Delivery) error {
 	now := q.db.NowFunc()
-	res := q.conn(ctx).Model(&Delivery{}).Where("id = ? AND status <> ?", d.ID, StatusCancelled).Updates(map[string]any{
+	res := q.conn(ctx).Model(&Delivery{}).
+		Where("id = ? AND updated_at = ? AND status <> ?", d.ID, d.UpdatedAt, StatusCancelled).Updates(map[string]any{
 		"status":             d.Status,
 		"attempts":           d.Attempts,
 		"last_error_key":     d.LastErrorKey,
@@ -305,7 +310,7 @@ func (q *Queries) SaveOutcome(ctx context.Context, d *Delivery) error {
 		return res.Error
 	}
 	if res.RowsAffected == 0 {
-		return fmt.Errorf("delivery %d: %w", d.ID, ErrCancelled)
+		return fmt.Errorf("delivery %d: %w", d.ID, ErrChanged)
 	}
 	d.UpdatedAt = now
 	return nil

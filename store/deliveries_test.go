@@ -321,7 +321,7 @@ func TestCancelDeliveries(t *testing.T) {
 		// unfinished delivery.
 		stale := *ds[1]
 		stale.Status, stale.Attempts = store.StatusRetrying, 3
-		require.ErrorIs(t, s.SaveOutcome(ctx, &stale), store.ErrCancelled)
+		require.ErrorIs(t, s.SaveOutcome(ctx, &stale), store.ErrChanged)
 		d, err := s.GetDelivery(ctx, ds[1].ID)
 		require.NoError(t, err)
 		require.Equal(t, store.StatusCancelled, d.Status)
@@ -333,5 +333,17 @@ func TestCancelDeliveries(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, store.StatusRetrying, d.Status)
 		require.Equal(t, 1, d.Attempts)
+		require.True(t, other.UpdatedAt.Equal(d.UpdatedAt), "the saved copy knows its row's version")
+		other.Attempts = 2
+		require.NoError(t, s.SaveOutcome(ctx, &other), "a second outcome over the first")
+		// Changed by somebody else since (an admin's cancel and retry):
+		// the worker's next outcome is refused.
+		requeued := *d
+		require.NoError(t, s.SaveDelivery(ctx, &requeued))
+		other.Attempts = 3
+		require.ErrorIs(t, s.SaveOutcome(ctx, &other), store.ErrChanged)
+		d, err = s.GetDelivery(ctx, ds[5].ID)
+		require.NoError(t, err)
+		require.Equal(t, 1, d.Attempts, "what the other writer saved")
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"testing"
@@ -126,21 +127,32 @@ func TestE2E_ParkedDeliveryChangedElsewhereIsLeftAlone(t *testing.T) {
 }
 
 // TestE2E_CancelDuringAnAttempt: a delivery is cancelled while its message
-// is on its way to Slack (the fake holds the call). When Slack answers
-// 500, the failed attempt does not bring the delivery back: it stays
-// CANCELLED, its job is gone and Slack gets no second call. When Slack
-// answers ok, the message went out, and the delivery says so: DELIVERED.
+// is on its way to Slack (the fake holds the call).
+//   - Slack answers 500: the failed attempt does not bring the delivery
+//     back; it stays CANCELLED, its job is gone and Slack gets no second
+//     call.
+//   - Slack answers ok: the message went out, and the delivery says so:
+//     DELIVERED.
+//   - The admin cancels and then retries it before Slack answers 500: the
+//     retry's job sends it, and the failed attempt, made before the retry,
+//     is not recorded over it (one attempt counted, one job).
 func TestE2E_CancelDuringAnAttempt(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		t.Parallel()
-		s := newStack(t, db, stackOptions{}) // fastRetries: a retry would come within 50 ms
-		for i, answer := range []string{"500", "ok"} {
-			ch := s.slackChannel("cancel-in-flight-"+answer, "WATCH", 92+i)
+		// fastRetries: a retry would come within 50 ms. A short lease:
+		// the retry's job waits one while this process holds the delivery.
+		s := newStack(t, db, stackOptions{env: map[string]string{"CHATSIDECAR_DELIVERY_LEASE": "2s"}})
+		for i, c := range []struct{ answer, then, want string }{
+			{"500", "", "CANCELLED"},
+			{"ok", "", "DELIVERED"},
+			{"500", "retry", "DELIVERED"},
+		} {
+			ch := s.slackChannel(fmt.Sprintf("cancel-in-flight-%d", i), "WATCH", 92+i)
 			h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
 			s.slack.mu.Lock()
 			s.slack.hold = h
 			s.slack.mu.Unlock()
-			if answer == "500" {
+			if c.answer == "500" {
 				s.slack.fail(1, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
 			}
 			code, body := s.webhook("post_created",
@@ -149,25 +161,36 @@ func TestE2E_CancelDuringAnAttempt(t *testing.T) {
 			<-h.arrived
 			d := storedOne(t, s, ch, store.StatusQueued)
 			require.Equal(t, "CANCELLED", s.cancelOne(d.ID).Status)
+			if c.then == "retry" {
+				s.gql(`mutation($id: ID!) { retryDelivery(id: $id) { id } }`, map[string]any{"id": strconv.FormatInt(d.ID, 10)}, nil)
+			}
 			s.slack.mu.Lock()
 			s.slack.hold = nil
 			s.slack.mu.Unlock()
 			close(h.release)
 
-			// The attempt's outcome deletes the held job either way;
-			// a handed-over job would stay (River keeps completed ones).
-			require.Eventually(t, func() bool { return len(jobsOf(t, s.st, d.ID)) == 0 },
-				10*time.Second, 10*time.Millisecond, "the job of delivery %d", d.ID)
-			ds := s.waitDeliveries(ch, 1)
-			if answer == "500" {
-				require.Equal(t, "CANCELLED", ds[0].Status)
-				require.Equal(t, store.CancelReason, ds[0].LastError.Key)
+			if c.then == "retry" {
+				require.Eventually(t, func() bool {
+					jobs := jobsOf(t, s.st, d.ID)
+					return len(jobs) == 1 && jobs[0].State == "completed"
+				}, 10*time.Second, 10*time.Millisecond, "only the retry's job, which River ran")
 			} else {
-				require.Equal(t, "DELIVERED", ds[0].Status, "the message went out")
+				// The attempt's outcome deletes the held job either way
+				// (DELIVERED in the transaction that records it); a
+				// handed-over job would stay (River keeps completed ones).
+				require.Eventually(t, func() bool { return len(jobsOf(t, s.st, d.ID)) == 0 },
+					10*time.Second, 10*time.Millisecond, "the job of delivery %d", d.ID)
+			}
+			ds := s.waitDeliveries(ch, 1)
+			require.Equal(t, c.want, ds[0].Status, "case %d", i)
+			if c.then == "retry" {
+				require.Equal(t, 1, ds[0].Attempts, "the retry's attempt; the one before it is not counted")
+			} else if c.answer == "500" {
+				require.Equal(t, store.CancelReason, ds[0].LastError.Key)
 			}
 		}
-		require.Len(t, s.slack.callTimes(), 2, "one call per delivery: the failed one was not retried")
-		require.Len(t, s.slack.sent(), 1)
+		require.Len(t, s.slack.callTimes(), 4, "one call per delivery, and the retry's: the failed ones were not retried")
+		require.Len(t, s.slack.sent(), 2)
 	})
 }
 
