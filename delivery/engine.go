@@ -80,6 +80,8 @@ type Options struct {
 	// messages of a provider's account, whatever the channel; nil uses
 	// DefaultAccountInterval.
 	AccountLimits func(provider string) time.Duration
+	// Breaker tunes the outage breaker (breaker.go).
+	Breaker BreakerOptions
 }
 
 func (o *Options) defaults() {
@@ -167,6 +169,7 @@ type Engine struct {
 	log       *slog.Logger
 	broker    *Broker
 	limiter   *channelLimiter
+	breaker   *breaker
 	targets   *targetCache
 	completer *batcher[store.Completion, struct{}]
 	// holds bounds the workers waiting out a rate-limit pause in place.
@@ -216,6 +219,15 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		targets: newTargetCache(opts.Store, time.Now),
 		now:     time.Now,
 	}
+	e.breaker = newBreaker(opts.Breaker, 2*opts.SendTimeout, func(provider string, open bool) {
+		opts.Metrics.outage(provider, open)
+		if open {
+			opts.Logger.Warn("deliveries to a provider wait: its platform failed on several channels in a row; probing it",
+				"provider", provider)
+		} else {
+			opts.Logger.Info("the provider's platform answers again; its deliveries go on", "provider", provider)
+		}
+	})
 	e.completer = newCompleter(opts.Store, e.now, e.deleteJobs)
 	e.holds = make(chan struct{}, max(1, opts.Workers/4))
 	e.loader = newLoader(opts.Store)

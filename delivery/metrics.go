@@ -20,6 +20,7 @@ type Metrics struct {
 	catchedUp    prometheus.Counter
 	prunedEvents prometheus.Counter
 	subs         prometheus.Gauge
+	outages      *prometheus.GaugeVec
 }
 
 // NewMetrics registers the series on reg. With a store, it also exports
@@ -57,19 +58,33 @@ func NewMetrics(reg prometheus.Registerer, st *store.Store) *Metrics {
 			Name: "chatsidecar_catchup_posts_total",
 			Help: "Posts found by catch-up that no webhook had delivered.",
 		}),
+		outages: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "chatsidecar_provider_outage",
+			Help: "1 while this process takes a provider's platform to be down (its deliveries wait for a probe), else 0.",
+		}, []string{"provider"}),
 		prunedEvents: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "chatsidecar_events_pruned_total",
 			Help: "Forum events deleted with their deliveries because they were older than the retention.",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp, m.prunedEvents, m.subs)
+		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp, m.prunedEvents, m.subs, m.outages)
 		if st != nil {
 			reg.MustRegister(&queueDepth{st: st, desc: prometheus.NewDesc("chatsidecar_delivery_queue_depth",
 				"Deliveries not yet finished, by status.", []string{"status"}, nil)})
 		}
 	}
 	return m
+}
+
+func (m *Metrics) outage(provider string, down bool) {
+	if m != nil {
+		v := 0.0
+		if down {
+			v = 1
+		}
+		m.outages.WithLabelValues(provider).Set(v)
+	}
 }
 
 func (m *Metrics) event(name, outcome string) {

@@ -130,6 +130,14 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 		if wait := e.limiter.pausedFor(ch.ID, d.Provider, e.now()); wait > 0 && !e.holdFor(ctx, wait) {
 			return river.JobSnooze(wait)
 		}
+		if wait := e.breaker.blockedFor(d.Provider, e.now()); wait > 0 {
+			// The platform is down for every channel: wait for the probe
+			// without spending an attempt.
+			if !e.holdFor(ctx, wait) {
+				return river.JobSnooze(wait)
+			}
+			continue
+		}
 		limit := pace{channel: e.opts.Limits(d.Provider), account: e.opts.AccountLimits(d.Provider)}
 		if wait := e.limiter.reserve(ch.ID, d.Provider, limit, e.now()); wait > 0 {
 			if wait > maxRateWait || !sleep(ctx, wait) {
@@ -194,6 +202,7 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 	e.opts.Metrics.observeSend(d.Provider, e.now().Sub(start))
 
 	if err == nil {
+		e.breaker.answered(d.Provider)
 		return false, e.succeed(ctx, t, ch, n, receipt, left)
 	}
 	if ctx.Err() != nil {
@@ -206,19 +215,21 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 		return false, river.JobSnooze(0)
 	}
 	permanent, limited, retryAfter := providers.Classify(err)
+	var outage time.Duration // how long a known outage of the platform holds deliveries back
+	if permanent || limited {
+		e.breaker.answered(d.Provider) // the platform is up
+	} else {
+		outage = e.breaker.failed(d.Provider, ch.ID, e.now())
+	}
 	switch {
 	case limited:
 		if retryAfter <= 0 {
 			retryAfter = time.Second
 		}
-		e.opts.Metrics.delivery(d.Provider, "rate_limited")
 		next := e.now().Add(retryAfter)
-		d.Status, d.NextAttemptAt = store.StatusRetrying, &next
-		setError(d, err)
-		if err := e.store.SaveOutcome(ctx, d); err != nil {
+		if err := e.retrying(ctx, d, err, &next, "rate_limited"); err != nil {
 			return false, ignoreChanged(err)
 		}
-		e.Published(d)
 		e.limiter.pause(ch.ID, d.Provider, providers.ScopeOf(err), next)
 		// The caller waits a short pause out in place; River would
 		// take up to its scheduler's interval (5 s) to run a snoozed
@@ -227,21 +238,38 @@ func (e *Engine) attempt(ctx context.Context, t *task, ch *store.Channel, p prov
 	case permanent:
 		d.Attempts++
 		return false, e.finish(ctx, t, ch, store.StatusFailed, err)
+	case outage > 0:
+		// The platform is down for every channel (breaker.go): that says
+		// nothing of this delivery, so it spends no attempt and waits for
+		// the next probe like the others, which the caller arranges.
+		next := e.now().Add(outage)
+		if err := e.retrying(ctx, d, err, &next, "retry"); err != nil {
+			return false, ignoreChanged(err)
+		}
+		return true, nil
 	case lastAttempt:
 		d.Attempts++
 		return false, e.finish(ctx, t, ch, store.StatusFailed, err)
 	default:
 		d.Attempts++
-		d.Status = store.StatusRetrying
-		d.NextAttemptAt = nil
-		setError(d, err)
-		e.opts.Metrics.delivery(d.Provider, "retry")
-		if err := e.store.SaveOutcome(ctx, d); err != nil {
+		if err := e.retrying(ctx, d, err, nil, "retry"); err != nil {
 			return false, ignoreChanged(err)
 		}
-		e.Published(d)
 		return false, err
 	}
+}
+
+// retrying records an attempt that will be tried again (at next, when the
+// platform said when) and publishes it; it returns SaveOutcome's error.
+func (e *Engine) retrying(ctx context.Context, d *store.Delivery, cause error, next *time.Time, outcome string) error {
+	d.Status, d.NextAttemptAt = store.StatusRetrying, next
+	setError(d, cause)
+	e.opts.Metrics.delivery(d.Provider, outcome)
+	if err := e.store.SaveOutcome(ctx, d); err != nil {
+		return err
+	}
+	e.Published(d)
+	return nil
 }
 
 // succeed records a delivered message, the message id for later edits and
