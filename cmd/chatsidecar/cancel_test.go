@@ -55,6 +55,7 @@ func TestE2E_CancelParkedDelivery(t *testing.T) {
 		t.Parallel()
 		s := newStack(t, db, stackOptions{})
 		ch := s.slackChannel("cancel-parked", "WATCH", 91)
+		updates := subscribeWS(t, s.url, s.key, ch)
 		s.slack.rateLimit(1, "5")
 		code, body := s.webhook("post_created",
 			discoursetest.PostPayload(post(2301, 2400, 1, 91, "never mind")), webhookSecret)
@@ -71,6 +72,8 @@ func TestE2E_CancelParkedDelivery(t *testing.T) {
 		limited := s.slack.callTimes()
 		require.Len(t, limited, 1)
 		require.Less(t, time.Since(limited[0]), 5*time.Second, "the parked task was taken out, not left to wake")
+		seen := statusesUntil(t, updates, "CANCELLED")
+		require.Equal(t, []string{"RETRYING", "CANCELLED"}, seen[max(0, len(seen)-2):], "subscribers see the cancel")
 		require.Equal(t, "CANCELLED", s.deliveries(ch)[0].Status)
 
 		var retried struct{ RetryDelivery deliveryView }

@@ -172,7 +172,7 @@ func TestProcess_TwoReplicasShareDeliveryUpdates(t *testing.T) {
 
 	code, body := s.webhook("post_created", discoursetest.PostPayload(post(701, 200, 1, 31, "across replicas")), webhookSecret)
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, []string{"QUEUED", "SENDING", "DELIVERED"}, statusesUntilDelivered(t, updates))
+	require.Equal(t, []string{"QUEUED", "SENDING", "DELIVERED"}, statusesUntil(t, updates, "DELIVERED"))
 	require.Len(t, s.slack.sent(), 1)
 	require.Contains(t, metricsText(t, b.url()), `chatsidecar_deliveries_total{outcome="delivered",provider="slack"} 1`)
 	require.NotContains(t, metricsText(t, a.url()), `chatsidecar_deliveries_total{outcome="delivered"`)

@@ -101,9 +101,8 @@ func subscribeSSE(t *testing.T, baseURL, key, channelID string) <-chan update {
 	return out
 }
 
-// statusesUntilDelivered collects one delivery's statuses until it is
-// delivered.
-func statusesUntilDelivered(t *testing.T, updates <-chan update) []string {
+// statusesUntil collects one delivery's statuses until it reaches status.
+func statusesUntil(t *testing.T, updates <-chan update, status string) []string {
 	t.Helper()
 	var got []string
 	timeout := time.After(30 * time.Second)
@@ -112,11 +111,11 @@ func statusesUntilDelivered(t *testing.T, updates <-chan update) []string {
 		case u, ok := <-updates:
 			require.True(t, ok, "subscription ended early after %v", got)
 			got = append(got, u.Status)
-			if u.Status == "DELIVERED" {
+			if u.Status == status {
 				return got
 			}
 		case <-timeout:
-			t.Fatalf("no DELIVERED update; saw %v", got)
+			t.Fatalf("no %s update; saw %v", status, got)
 		}
 	}
 }
@@ -136,7 +135,7 @@ func TestE2E_DeliveryUpdatedSubscription(t *testing.T) {
 		require.Equal(t, http.StatusOK, code)
 		code, _ = s.webhook("post_created", discoursetest.PostPayload(post(502, 91, 1, 11, "watch me")), webhookSecret)
 		require.Equal(t, http.StatusOK, code)
-		require.Equal(t, []string{"QUEUED", "SENDING", "DELIVERED"}, statusesUntilDelivered(t, ws))
-		require.Equal(t, []string{"QUEUED", "SENDING", "DELIVERED"}, statusesUntilDelivered(t, sse))
+		require.Equal(t, []string{"QUEUED", "SENDING", "DELIVERED"}, statusesUntil(t, ws, "DELIVERED"))
+		require.Equal(t, []string{"QUEUED", "SENDING", "DELIVERED"}, statusesUntil(t, sse, "DELIVERED"))
 	})
 }
