@@ -225,7 +225,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 			opts.Logger.Warn("deliveries to a provider wait: its platform failed on several channels in a row; probing it",
 				"provider", provider)
 		} else {
-			opts.Logger.Info("the provider's platform answers again; its deliveries go on", "provider", provider)
+			opts.Logger.Info("the provider's platform answers again; its deliveries go on", "provider", provider,
+				"woken", e.local.wake(provider))
 		}
 	})
 	e.completer = newCompleter(opts.Store, e.now, e.deleteJobs)

@@ -207,6 +207,31 @@ func (l *localQueue) cancelTasks(ids []int64) []*task {
 	return out
 }
 
+// wake queues the parked tasks of provider again at once, when its
+// platform answers again after an outage (breaker.go): what waited for the
+// next probe can go now. A task parked for its channel's own pause finds
+// the pause still there and parks again. It returns how many it queued.
+func (l *localQueue) wake(provider string) int {
+	if l == nil {
+		return 0
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopping {
+		return 0
+	}
+	n := 0
+	for t, p := range l.parked {
+		if t.w.Provider != provider || !p.timer.Stop() {
+			continue // another provider's, or firing now: it queues itself
+		}
+		delete(l.parked, t)
+		l.q <- t // never blocks: the task kept its room
+		n++
+	}
+	return n
+}
+
 func (l *localQueue) untrack(t *task) {
 	l.mu.Lock()
 	delete(l.inflight, t.w.ID)

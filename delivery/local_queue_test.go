@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -37,4 +38,23 @@ func TestLocalQueueHolding(t *testing.T) {
 	lq.untrack(tk)
 	require.False(t, lq.holding(42))
 	require.Zero(t, lq.load.Load(), "untrack gives the room back")
+}
+
+// TestLocalQueueWake shows that when a provider's platform answers again,
+// its parked tasks are queued at once, and other providers' stay parked.
+func TestLocalQueueWake(t *testing.T) {
+	lq := newLocalQueue(1)
+	slack := &task{w: &store.Work{Delivery: store.Delivery{ID: 1, Provider: "slack"}}}
+	matrix := &task{w: &store.Work{Delivery: store.Delivery{ID: 2, Provider: "matrix"}}}
+	for _, tk := range []*task{slack, matrix} {
+		require.Equal(t, 1, lq.reserve(1))
+		lq.inflight[tk.w.ID] = tk
+		lq.parked[tk] = parking{at: time.Now().Add(time.Hour), timer: time.AfterFunc(time.Hour, func() {})}
+	}
+	require.Equal(t, 1, lq.wake("slack"))
+	require.Same(t, slack, <-lq.q)
+	require.Contains(t, lq.parked, matrix)
+	require.NotContains(t, lq.parked, slack)
+	require.Zero(t, lq.wake("slack"), "nothing of slack's left parked")
+	lq.parked[matrix].timer.Stop()
 }
