@@ -86,9 +86,6 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 		}
 		t.resumed = t.resumed || waited
 	}
-	if stop, err := e.cancelledMeanwhile(ctx, t); stop || err != nil {
-		return err
-	}
 
 	var n providers.Notification
 	if t.note != nil {
@@ -123,12 +120,19 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 		}
 	}
 
+	// Every wait in place (a 429 pause, an outage's probe, the channel's
+	// pace) is followed by the cancel check: the delivery may have been
+	// cancelled meanwhile, on any replica.
 	for {
-		if t.cancelled.Load() {
-			return nil
+		if stop, err := e.cancelledMeanwhile(ctx, t); stop || err != nil {
+			return err
 		}
-		if wait := e.limiter.pausedFor(ch.ID, d.Provider, e.now()); wait > 0 && !e.holdFor(ctx, wait) {
-			return river.JobSnooze(wait)
+		if wait := e.limiter.pausedFor(ch.ID, d.Provider, e.now()); wait > 0 {
+			if !e.holdFor(ctx, wait) {
+				return river.JobSnooze(wait)
+			}
+			t.resumed = true
+			continue
 		}
 		if wait := e.breaker.blockedFor(d.Provider, e.now()); wait > 0 {
 			// The platform is down for every channel: wait for the probe
@@ -136,12 +140,17 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 			if !e.holdFor(ctx, wait) {
 				return river.JobSnooze(wait)
 			}
+			t.resumed = true
 			continue
 		}
 		limit := pace{channel: e.opts.Limits(d.Provider), account: e.opts.AccountLimits(d.Provider)}
 		if wait := e.limiter.reserve(ch.ID, d.Provider, limit, e.now()); wait > 0 {
 			if wait > maxRateWait || !sleep(ctx, wait) {
 				return river.JobSnooze(wait)
+			}
+			t.resumed = true
+			if stop, err := e.cancelledMeanwhile(ctx, t); stop || err != nil {
+				return err
 			}
 		}
 		again, err := e.attempt(ctx, t, ch, p, target, &n, pm, lastAttempt)

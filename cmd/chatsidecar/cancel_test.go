@@ -129,6 +129,37 @@ func TestE2E_ParkedDeliveryChangedElsewhereIsLeftAlone(t *testing.T) {
 	})
 }
 
+// TestE2E_CancelledElsewhereWhileWaitingForThePace: Slack takes one
+// message a second per channel, so a second post right after a first waits
+// about a second in place for its slot. Another replica cancels it
+// meanwhile (this process hears nothing of it); after the wait the worker
+// reads the delivery again and sends nothing.
+func TestE2E_CancelledElsewhereWhileWaitingForThePace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		ctx := context.Background()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("paced", "WATCH", 98)
+		d := postAndSettle(s, ch, post(2350, 2450, 1, 98, "first"))
+		require.Equal(t, store.StatusDelivered, d.Status)
+		code, body := s.webhook("post_created", discoursetest.PostPayload(post(2351, 2451, 1, 98, "second")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		second := storedDeliveries(t, s.st, ch)[0]
+		require.NotEqual(t, d.ID, second.ID)
+		require.NoError(t, s.st.InTx(ctx, func(q *store.Queries) error {
+			locked, err := q.LockDelivery(ctx, second.ID)
+			if err != nil {
+				return err
+			}
+			return q.CancelDeliveries(ctx, []*store.Delivery{locked})
+		}))
+		require.Eventually(t, func() bool { return len(jobsOf(t, s.st, second.ID)) == 0 },
+			10*time.Second, 10*time.Millisecond, "the worker woke, found it cancelled and settled")
+		require.Len(t, s.slack.callTimes(), 1, "the second post was not sent")
+		require.Equal(t, store.StatusCancelled, storedDeliveries(t, s.st, ch)[0].Status)
+	})
+}
+
 // TestE2E_CancelDuringAnAttempt: a delivery is cancelled while its message
 // is on its way to Slack (the fake holds the call).
 //   - Slack answers 500: the failed attempt does not bring the delivery
