@@ -38,6 +38,11 @@ type Broker struct {
 	out    chan []byte
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// cancelled, when set, is told of the deliveries any replica
+	// cancelled, so this process stops its own work on them (the engine
+	// sets it before Start).
+	cancelled func(ids []int64)
 }
 
 type subscriber struct {
@@ -242,13 +247,24 @@ func (b *Broker) listenLoop(ctx context.Context, conn *pgx.Conn) {
 				break
 			}
 			wait = 100 * time.Millisecond
-			if b.Subscribers() == 0 {
+			subscribed := b.Subscribers() > 0
+			if !subscribed && (b.cancelled == nil || !strings.Contains(n.Payload, cancelledMark)) {
 				continue // nobody here to tell: skip decoding
 			}
+			var cancelled []int64
 			for _, d := range unpack(n.Payload) {
-				if d != nil {
+				if d == nil {
+					continue
+				}
+				if d.Status == store.StatusCancelled {
+					cancelled = append(cancelled, d.ID)
+				}
+				if subscribed {
 					b.dispatch(d)
 				}
+			}
+			if len(cancelled) > 0 && b.cancelled != nil {
+				b.cancelled(cancelled)
 			}
 		}
 		t := time.NewTimer(wait)
@@ -265,6 +281,10 @@ func (b *Broker) listenLoop(ctx context.Context, conn *pgx.Conn) {
 		}
 	}
 }
+
+// cancelledMark is in every notification that carries a cancelled
+// delivery, so the listener decodes only those when nobody subscribed.
+const cancelledMark = `"` + store.StatusCancelled + `"`
 
 // maxNotifyPayload keeps a notification under PostgreSQL's 8000-byte
 // payload limit.

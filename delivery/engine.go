@@ -233,6 +233,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	e.holds = make(chan struct{}, max(1, opts.Workers/4))
 	e.loader = newLoader(opts.Store)
 	e.broker = NewBroker(opts.Store, opts.DatabaseURL, opts.Logger, opts.Metrics)
+	e.broker.cancelled = e.cancelledElsewhere
 
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
@@ -605,11 +606,10 @@ func (e *Engine) CancelPending(ctx context.Context, channelID int64, before time
 	return ds, left, nil
 }
 
-// cancelled settles what a committed cancel leaves in this process: local
-// tasks of the deliveries stop (a parked one at once, freeing its room),
-// and the change is published. Tasks on other replicas stop when they
-// next read the delivery or record an attempt; River's jobs of the
-// deliveries run once, find them CANCELLED and do nothing.
+// cancelled settles what a committed cancel leaves in this process and
+// publishes it. Other replicas hear of it through the broker
+// (cancelledElsewhere); River's jobs of the deliveries run once, find them
+// CANCELLED and do nothing.
 func (e *Engine) cancelled(ds []*store.Delivery) {
 	if len(ds) == 0 {
 		return
@@ -619,10 +619,20 @@ func (e *Engine) cancelled(ds []*store.Delivery) {
 		ids[i] = d.ID
 		e.opts.Metrics.delivery(d.Provider, "cancelled")
 	}
+	e.cancelledElsewhere(ids)
+	e.Published(ds...)
+}
+
+// cancelledElsewhere stops this process's local tasks of cancelled
+// deliveries, whichever replica cancelled them: a parked one at once,
+// freeing its room and deleting its held job; a queued or running one
+// before its next attempt (Engine.run checks the flag after every wait).
+// A task already at the platform may still deliver, and a failed attempt
+// does not undo the cancel (store.SaveOutcome).
+func (e *Engine) cancelledElsewhere(ids []int64) {
 	for _, t := range e.local.cancelTasks(ids) {
 		e.settleLocal(e.local.ctx, t)
 	}
-	e.Published(ds...)
 }
 
 // backoff is the retry policy: exponential from base, capped, with ±25%

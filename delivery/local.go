@@ -52,13 +52,10 @@ type task struct {
 	lease time.Time
 	// jobLast says River runs its last attempt of the job.
 	jobLast bool
-	// cancelled is set when an admin cancelled the delivery in this
-	// process; the worker stops before its next attempt.
+	// cancelled is set when an admin cancelled the delivery, on any
+	// replica (Engine.cancelledElsewhere); the worker stops before its
+	// next attempt.
 	cancelled atomic.Bool
-	// resumed says the task waited (parked, or for an earlier delivery
-	// of its topic), during which any replica may have cancelled it: the
-	// worker reads its status again before it sends.
-	resumed bool
 	// replacing is held while the held job is being replaced, so the
 	// lease renewer and the worker's own hand-over never both replace
 	// the same job (the loser would leave the delivery with a job a
@@ -136,7 +133,6 @@ func (e *Engine) park(t *task, d time.Duration) bool {
 	}
 	// The timer's function needs lq.mu, so it cannot run before the
 	// task is recorded as parked.
-	t.resumed = true
 	timer := time.AfterFunc(d, func() {
 		lq.mu.Lock()
 		defer lq.mu.Unlock()

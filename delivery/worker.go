@@ -80,11 +80,9 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 	target := newTarget(ch, p, pc)
 
 	if d.TopicID != nil && w.EarlierPending {
-		waited, wait, err := e.waitTurn(ctx, d)
-		if err != nil || wait {
+		if wait, err := e.waitTurn(ctx, d); err != nil || wait {
 			return err
 		}
-		t.resumed = t.resumed || waited
 	}
 
 	var n providers.Notification
@@ -120,19 +118,19 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 		}
 	}
 
-	// Every wait in place (a 429 pause, an outage's probe, the channel's
-	// pace) is followed by the cancel check: the delivery may have been
-	// cancelled meanwhile, on any replica.
+	// The cancel flag is checked after every wait: an admin may have
+	// cancelled the delivery meanwhile, on any replica (cancelledElsewhere).
 	for {
-		if stop, err := e.cancelledMeanwhile(ctx, t); stop || err != nil {
-			return err
+		if t.cancelled.Load() {
+			return nil
 		}
 		if wait := e.limiter.pausedFor(ch.ID, d.Provider, e.now()); wait > 0 {
 			if !e.holdFor(ctx, wait) {
 				return river.JobSnooze(wait)
 			}
-			t.resumed = true
-			continue
+			if t.cancelled.Load() {
+				return nil
+			}
 		}
 		if wait := e.breaker.blockedFor(d.Provider, e.now()); wait > 0 {
 			// The platform is down for every channel: wait for the probe
@@ -140,7 +138,6 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 			if !e.holdFor(ctx, wait) {
 				return river.JobSnooze(wait)
 			}
-			t.resumed = true
 			continue
 		}
 		limit := pace{channel: e.opts.Limits(d.Provider), account: e.opts.AccountLimits(d.Provider)}
@@ -148,9 +145,8 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 			if wait > maxRateWait || !sleep(ctx, wait) {
 				return river.JobSnooze(wait)
 			}
-			t.resumed = true
-			if stop, err := e.cancelledMeanwhile(ctx, t); stop || err != nil {
-				return err
+			if t.cancelled.Load() {
+				return nil
 			}
 		}
 		again, err := e.attempt(ctx, t, ch, p, target, &n, pm, lastAttempt)
@@ -367,30 +363,6 @@ func ignoreChanged(err error) error {
 	return err
 }
 
-// cancelledMeanwhile reports whether a task must not be sent because an
-// admin cancelled its delivery: in this process (the task's flag), or on
-// any replica while the task waited. For the latter it reads the row
-// again: one changed by anybody but this task was cancelled, or cancelled
-// and queued again with a job of its own, which sends it (perhaps on
-// another replica, where this task's hold does not keep the job waiting).
-func (e *Engine) cancelledMeanwhile(ctx context.Context, t *task) (bool, error) {
-	if t.cancelled.Load() {
-		return true, nil
-	}
-	if !t.resumed {
-		return false, nil
-	}
-	t.resumed = false
-	st, at, err := e.store.DeliveryState(ctx, t.w.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return st == store.StatusCancelled || !at.Equal(t.w.UpdatedAt), nil
-}
-
 func setError(d *store.Delivery, err error) {
 	key, msg := providers.ErrorKey(err), truncate(err.Error(), 1000)
 	d.LastErrorKey, d.LastErrorMessage = &key, &msg
@@ -439,26 +411,25 @@ const turnWait = 2 * time.Second
 // waitTurn holds a delivery while an earlier delivery of the same topic to
 // the same channel is unfinished. It reports true with a snooze error when
 // the wait is long; a failed or cancelled earlier delivery no longer
-// blocks. waited says it waited at all.
-func (e *Engine) waitTurn(ctx context.Context, d *store.Delivery) (waited, snooze bool, err error) {
+// blocks.
+func (e *Engine) waitTurn(ctx context.Context, d *store.Delivery) (bool, error) {
 	deadline := e.now().Add(turnWait)
 	for step := 10 * time.Millisecond; ; step = min(step*2, 200*time.Millisecond) {
 		pending, err := e.store.EarlierPending(ctx, d.ChannelID, *d.TopicID, d.ID)
 		if err != nil {
-			return waited, true, err
+			return true, err
 		}
 		if !pending {
-			return waited, false, nil
+			return false, nil
 		}
 		if e.now().After(deadline) {
-			return waited, true, river.JobSnooze(turnWait)
+			return true, river.JobSnooze(turnWait)
 		}
-		waited = true
 		t := time.NewTimer(step)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return waited, true, river.JobSnooze(0)
+			return true, river.JobSnooze(0)
 		case <-t.C:
 		}
 	}

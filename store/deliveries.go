@@ -316,18 +316,6 @@ func (q *Queries) SaveOutcome(ctx context.Context, d *Delivery) error {
 	return nil
 }
 
-// DeliveryState reads a delivery's status and when it last changed: a
-// local task that waited checks them before it sends, since an admin may
-// have cancelled it, or cancelled and queued it again, meanwhile on any
-// replica.
-func (q *Queries) DeliveryState(ctx context.Context, id int64) (status string, updatedAt time.Time, err error) {
-	var d Delivery
-	if err := q.conn(ctx).Select("status", "updated_at").Where("id = ?", id).Take(&d).Error; err != nil {
-		return "", time.Time{}, notFound(err, fmt.Sprintf("delivery %d", id))
-	}
-	return d.Status, d.UpdatedAt, nil
-}
-
 // SendDeliveriesForPost returns the deliveries that sent (or will send) a
 // post to chat, one per channel, for propagating edits and deletions.
 func (q *Queries) SendDeliveriesForPost(ctx context.Context, postID int64) ([]*Delivery, error) {

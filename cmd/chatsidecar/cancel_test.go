@@ -89,75 +89,74 @@ func TestE2E_CancelParkedDelivery(t *testing.T) {
 	})
 }
 
-// TestE2E_ParkedDeliveryChangedElsewhereIsLeftAlone: while a delivery is
-// parked in this process (a 429 with Retry-After: 3), another replica
-// cancels it and queues it again, which this process learns nothing of.
-// The other replica's new job sends it; so when the parked task wakes and
-// finds the row changed by someone else, it stops without sending: its
-// held job goes, and Slack has had only the 429 call.
-func TestE2E_ParkedDeliveryChangedElsewhereIsLeftAlone(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db storetest.DB) {
-		t.Parallel()
-		ctx := context.Background()
-		s := newStack(t, db, stackOptions{})
-		ch := s.slackChannel("changed-elsewhere", "WATCH", 97)
-		s.slack.rateLimit(1, "3")
-		code, body := s.webhook("post_created",
-			discoursetest.PostPayload(post(2340, 2440, 1, 97, "requeued elsewhere")), webhookSecret)
-		require.Equal(t, http.StatusOK, code, body)
-		d := storedOne(t, s, ch, store.StatusRetrying)
-		held := jobsOf(t, s.st, d.ID)
-		require.Len(t, held, 1)
+// TestE2E_CancelOnAnotherReplica runs two servers on one PostgreSQL. A
+// accepts the webhooks and sends the deliveries itself; B cancels them.
+// A hears of it through the broker (LISTEN/NOTIFY) and sends nothing:
+//   - a delivery parked in A after a 429 with Retry-After: 3 is taken out
+//     at once (its held job deleted); B then retries it, and the retry's
+//     job sends it once, not A's parked task as well;
+//   - a delivery waiting in A for Slack's one message a second per
+//     channel, behind a post sent just before, stops when the wait is
+//     over.
+func TestE2E_CancelOnAnotherReplica(t *testing.T) {
+	t.Parallel()
+	db, ok := storetest.Postgres(t)
+	if !ok {
+		t.Skip("replicas share their updates only on PostgreSQL")
+	}
+	a := newStack(t, db, stackOptions{})
+	b := newStack(t, db, stackOptions{})
+	ch := a.slackChannel("replicas", "WATCH", 99)
+	b.slack = a.slack
 
-		// The other replica's cancel and retry, without its new job (it
-		// would be that replica's to run).
-		require.NoError(t, s.st.InTx(ctx, func(q *store.Queries) error {
-			locked, err := q.LockDelivery(ctx, d.ID)
-			if err != nil {
-				return err
-			}
-			if err := q.CancelDeliveries(ctx, []*store.Delivery{locked}); err != nil {
-				return err
-			}
-			locked.Status, locked.Attempts, locked.NextAttemptAt = store.StatusQueued, 0, nil
-			return q.SaveDelivery(ctx, locked)
-		}))
-		require.Eventually(t, func() bool { return len(jobsOf(t, s.st, d.ID)) == 0 },
-			10*time.Second, 10*time.Millisecond, "the parked task woke and settled")
-		require.Len(t, s.slack.callTimes(), 1, "the parked task sent nothing")
-		require.Equal(t, store.StatusQueued, storedDeliveries(t, s.st, ch)[0].Status)
-	})
-}
+	a.slack.rateLimit(1, "3")
+	code, body := a.webhook("post_created", discoursetest.PostPayload(post(2360, 2460, 1, 99, "parked in A")), webhookSecret)
+	require.Equal(t, http.StatusOK, code, body)
+	parked := storedOne(t, a, ch, store.StatusRetrying)
+	limited := a.slack.callTimes()[0]
+	require.Equal(t, "CANCELLED", b.cancelOne(parked.ID).Status)
+	require.Eventually(t, func() bool { return len(jobsOf(t, a.st, parked.ID)) == 0 },
+		10*time.Second, 10*time.Millisecond, "A took its parked task out and deleted the held job")
+	require.Less(t, time.Since(limited), 3*time.Second, "before the park would have ended")
+	b.gql(`mutation($id: ID!) { retryDelivery(id: $id) { id } }`, map[string]any{"id": strconv.FormatInt(parked.ID, 10)}, nil)
+	require.Equal(t, "DELIVERED", a.waitDeliveries(ch, 1)[0].Status)
+	require.Eventually(t, func() bool {
+		jobs := jobsOf(t, a.st, parked.ID)
+		return len(jobs) == 1 && jobs[0].State == "completed"
+	}, 10*time.Second, 10*time.Millisecond, "the retry's job ran")
+	require.Len(t, a.slack.sent(), 1, "sent once, by the retry")
 
-// TestE2E_CancelledElsewhereWhileWaitingForThePace: Slack takes one
-// message a second per channel, so a second post right after a first waits
-// about a second in place for its slot. Another replica cancels it
-// meanwhile (this process hears nothing of it); after the wait the worker
-// reads the delivery again and sends nothing.
-func TestE2E_CancelledElsewhereWhileWaitingForThePace(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db storetest.DB) {
-		t.Parallel()
-		ctx := context.Background()
-		s := newStack(t, db, stackOptions{})
-		ch := s.slackChannel("paced", "WATCH", 98)
-		d := postAndSettle(s, ch, post(2350, 2450, 1, 98, "first"))
-		require.Equal(t, store.StatusDelivered, d.Status)
-		code, body := s.webhook("post_created", discoursetest.PostPayload(post(2351, 2451, 1, 98, "second")), webhookSecret)
+	// Two posts in a row: A sends the first at once, and the second waits
+	// about a second for the channel's next slot (A's own pace).
+	calls := len(a.slack.callTimes())
+	for i := range int64(2) {
+		code, body = a.webhook("post_created", discoursetest.PostPayload(post(2361+i, 2461+i, 1, 99, "in a row")), webhookSecret)
 		require.Equal(t, http.StatusOK, code, body)
-		second := storedDeliveries(t, s.st, ch)[0]
-		require.NotEqual(t, d.ID, second.ID)
-		require.NoError(t, s.st.InTx(ctx, func(q *store.Queries) error {
-			locked, err := q.LockDelivery(ctx, second.ID)
-			if err != nil {
-				return err
+	}
+	// Either may take the first slot.
+	var first, paced *store.Delivery
+	require.Eventually(t, func() bool {
+		first, paced = nil, nil
+		for _, d := range storedDeliveries(t, a.st, ch)[:2] {
+			switch d.Status {
+			case store.StatusDelivered:
+				first = d
+			case store.StatusQueued:
+				paced = d
 			}
-			return q.CancelDeliveries(ctx, []*store.Delivery{locked})
-		}))
-		require.Eventually(t, func() bool { return len(jobsOf(t, s.st, second.ID)) == 0 },
-			10*time.Second, 10*time.Millisecond, "the worker woke, found it cancelled and settled")
-		require.Len(t, s.slack.callTimes(), 1, "the second post was not sent")
-		require.Equal(t, store.StatusCancelled, storedDeliveries(t, s.st, ch)[0].Status)
-	})
+		}
+		return first != nil && paced != nil
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, "CANCELLED", b.cancelOne(paced.ID).Status)
+	require.Eventually(t, func() bool { return len(jobsOf(t, a.st, paced.ID)) == 0 },
+		10*time.Second, 10*time.Millisecond, "A's worker woke, saw the cancel and settled")
+	require.Len(t, a.slack.callTimes(), calls+1, "the paced post was not sent")
+	got := map[int64]string{}
+	for _, d := range storedDeliveries(t, a.st, ch) {
+		got[d.ID] = d.Status
+	}
+	require.Equal(t, store.StatusDelivered, got[first.ID])
+	require.Equal(t, store.StatusCancelled, got[paced.ID])
 }
 
 // TestE2E_CancelDuringAnAttempt: a delivery is cancelled while its message
