@@ -630,8 +630,8 @@ func (e *Engine) cancelled(ds []*store.Delivery) {
 // A task already at the platform may still deliver, and a failed attempt
 // does not undo the cancel (store.SaveOutcome).
 func (e *Engine) cancelledElsewhere(ids []int64) {
-	for _, t := range e.local.cancelTasks(ids) {
-		e.settleLocal(e.local.ctx, t)
+	if ts := e.local.cancelTasks(ids); len(ts) > 0 {
+		e.settleLocal(e.local.ctx, ts...)
 	}
 }
 

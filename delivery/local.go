@@ -140,7 +140,7 @@ func (e *Engine) park(t *task, d time.Duration) bool {
 			return // stopLocal hands it over
 		}
 		if _, ok := lq.parked[t]; !ok {
-			return // cancelled
+			return // taken out: cancelled
 		}
 		delete(lq.parked, t)
 		lq.q <- t // never blocks: the task kept its room
@@ -389,17 +389,24 @@ func (e *Engine) runLocal(t *task) {
 	}
 }
 
-// settleLocal ends a local task that has nothing left to do: it frees its
-// room and deletes its held job, if the transaction that recorded an
-// outcome did not (its channel is gone, say, or it was cancelled).
-func (e *Engine) settleLocal(ctx context.Context, t *task) {
-	e.local.untrack(t)
-	// Untracked, the renewer leaves the job alone; the lock waits for a
-	// renewal under way, so the id read is the last one.
-	t.replacing.Lock()
-	defer t.replacing.Unlock()
-	if id := t.jobID.Load(); id != 0 {
-		e.dropJobs(ctx, []int64{id})
+// settleLocal ends local tasks that have nothing left to do: it frees
+// their room and deletes their held jobs, in one transaction, where the
+// transaction that recorded an outcome did not (the channel is gone, say,
+// or the delivery was cancelled).
+func (e *Engine) settleLocal(ctx context.Context, ts ...*task) {
+	ids := make([]int64, 0, len(ts))
+	for _, t := range ts {
+		e.local.untrack(t)
+		// Untracked, the renewer leaves the job alone; the lock waits
+		// for a renewal under way, so the id read is the last one.
+		t.replacing.Lock()
+		defer t.replacing.Unlock()
+		if id := t.jobID.Load(); id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) > 0 {
+		e.dropJobs(ctx, ids)
 	}
 }
 
