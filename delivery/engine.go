@@ -487,32 +487,41 @@ const MaxRetryFailed = 1000
 // URL; retrying deliveries one by one does not scale to an outage.
 func (e *Engine) RetryFailed(ctx context.Context, channelID int64, since time.Time, limit int) ([]*store.Delivery, int, error) {
 	limit = min(max(limit, 1), MaxRetryFailed)
-	var ds []*store.Delivery
-	var left int
-	err := e.store.InTx(ctx, func(q *store.Queries) error {
-		if _, err := q.GetChannel(ctx, channelID); err != nil {
-			return err
+	ds, left, err := e.onChannel(ctx, channelID, func(q *store.Queries) ([]*store.Delivery, error) {
+		ds, err := q.RequeueFailed(ctx, channelID, since, limit)
+		if err != nil || len(ds) == 0 {
+			return nil, err
 		}
-		var err error
-		if ds, err = q.RequeueFailed(ctx, channelID, since, limit); err != nil {
-			return err
+		if err := e.notifyQueued(ctx, q, ds); err != nil {
+			return nil, err
 		}
-		if len(ds) > 0 {
-			if err := e.notifyQueued(ctx, q, ds); err != nil {
-				return err
-			}
-			if _, err := e.insertJobs(ctx, q, ds, nil, nil, 0); err != nil {
-				return err
-			}
-		}
-		left, err = q.CountFailed(ctx, channelID, since)
-		return err
-	})
+		_, err = e.insertJobs(ctx, q, ds, nil, nil, 0)
+		return ds, err
+	}, func(q *store.Queries) (int, error) { return q.CountFailed(ctx, channelID, since) })
 	if err != nil {
 		return nil, 0, err
 	}
 	e.Queued(ds...)
 	return ds, left, nil
+}
+
+// onChannel runs change on deliveries of a channel and counts those left
+// with left, in one transaction; a channel that does not exist is
+// store.ErrNotFound.
+func (e *Engine) onChannel(ctx context.Context, channelID int64, change func(q *store.Queries) ([]*store.Delivery, error),
+	left func(q *store.Queries) (int, error)) (ds []*store.Delivery, n int, err error) {
+	err = e.store.InTx(ctx, func(q *store.Queries) error {
+		if _, err := q.GetChannel(ctx, channelID); err != nil {
+			return err
+		}
+		var err error
+		if ds, err = change(q); err != nil {
+			return err
+		}
+		n, err = left(q)
+		return err
+	})
+	return ds, n, err
 }
 
 // ErrNotRetryable is returned by Retry for a delivery that is still in
@@ -586,19 +595,9 @@ func (e *Engine) Cancel(ctx context.Context, id int64) (*store.Delivery, error) 
 // when an outage's backlog is no longer news.
 func (e *Engine) CancelPending(ctx context.Context, channelID int64, before time.Time, limit int) ([]*store.Delivery, int, error) {
 	limit = min(max(limit, 1), MaxCancelPending)
-	var ds []*store.Delivery
-	var left int
-	err := e.store.InTx(ctx, func(q *store.Queries) error {
-		if _, err := q.GetChannel(ctx, channelID); err != nil {
-			return err
-		}
-		var err error
-		if ds, err = q.CancelPending(ctx, channelID, before, limit); err != nil {
-			return err
-		}
-		left, err = q.CountPending(ctx, channelID, before)
-		return err
-	})
+	ds, left, err := e.onChannel(ctx, channelID, func(q *store.Queries) ([]*store.Delivery, error) {
+		return q.CancelPending(ctx, channelID, before, limit)
+	}, func(q *store.Queries) (int, error) { return q.CountPending(ctx, channelID, before) })
 	if err != nil {
 		return nil, 0, err
 	}

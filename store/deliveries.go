@@ -773,23 +773,16 @@ func (q *Queries) CompleteDeliveries(ctx context.Context, cs []Completion, at ti
 // same delivery waits and then finds it no longer FAILED. The caller
 // queues their jobs in the same transaction.
 func (q *Queries) RequeueFailed(ctx context.Context, channelID int64, since time.Time, limit int) ([]*Delivery, error) {
-	sel := q.failedOf(ctx, channelID, since).Order("id").Limit(limit)
-	if q.db.Dialector.Name() == "postgres" {
-		sel = sel.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	var ds []*Delivery
-	if err := sel.Find(&ds).Error; err != nil {
+	ds, err := q.lockOldest(q.failedOf(ctx, channelID, since), limit)
+	if err != nil || len(ds) == 0 {
 		return nil, err
-	}
-	if len(ds) == 0 {
-		return nil, nil
 	}
 	ids := make([]int64, len(ds))
 	for i, d := range ds {
 		ids[i] = d.ID
 	}
 	now := q.db.NowFunc()
-	err := q.conn(ctx).Model(&Delivery{}).Where("id IN ?", ids).Updates(map[string]any{
+	err = q.conn(ctx).Model(&Delivery{}).Where("id IN ?", ids).Updates(map[string]any{
 		"status": StatusQueued, "attempts": 0, "next_attempt_at": nil, "updated_at": now}).Error
 	if err != nil {
 		return nil, err
@@ -825,7 +818,17 @@ const CancelReason = "cancelled"
 // concurrent cancel or retry of the same rows waits instead of repeating
 // the change.
 func (q *Queries) CancelPending(ctx context.Context, channelID int64, before time.Time, limit int) ([]*Delivery, error) {
-	sel := q.pendingOf(ctx, channelID, before).Order("id").Limit(limit)
+	ds, err := q.lockOldest(q.pendingOf(ctx, channelID, before), limit)
+	if err != nil || len(ds) == 0 {
+		return nil, err
+	}
+	return ds, q.CancelDeliveries(ctx, ds)
+}
+
+// lockOldest reads the oldest limit deliveries sel selects, locked until
+// the transaction ends on PostgreSQL (SQLite has one writer).
+func (q *Queries) lockOldest(sel *gorm.DB, limit int) ([]*Delivery, error) {
+	sel = sel.Order("id").Limit(limit)
 	if q.db.Dialector.Name() == "postgres" {
 		sel = sel.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
@@ -833,10 +836,7 @@ func (q *Queries) CancelPending(ctx context.Context, channelID int64, before tim
 	if err := sel.Find(&ds).Error; err != nil {
 		return nil, err
 	}
-	if len(ds) == 0 {
-		return nil, nil
-	}
-	return ds, q.CancelDeliveries(ctx, ds)
+	return ds, nil
 }
 
 // CancelDeliveries marks deliveries the caller read and locked CANCELLED,

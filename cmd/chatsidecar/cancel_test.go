@@ -325,17 +325,6 @@ func TestE2E_CancelDeliveriesOfAChannel(t *testing.T) {
 		require.Len(t, s.slack.callTimes(), 2, "the 429 and the other channel's message: nothing cancelled was sent")
 		require.Equal(t, "DELIVERED", s.deliveries(other)[0].Status, "other channels are not touched")
 
-		for _, c := range []struct {
-			vars        map[string]any
-			code, field string
-		}{
-			{map[string]any{"c": ch, "limit": 0}, "BAD_USER_INPUT", "limit"},
-			{map[string]any{"c": ch, "limit": 1001}, "BAD_USER_INPUT", "limit"},
-			{map[string]any{"c": "x"}, "BAD_USER_INPUT", "channelId"},
-			{map[string]any{"c": "999999"}, "NOT_FOUND", ""},
-		} {
-			s.requireError(`mutation($c: ID!, $limit: Int) { cancelDeliveries(channelId: $c, limit: $limit) { remaining } }`,
-				c.vars, c.code, c.field)
-		}
+		s.requireBatchInputErrors("cancelDeliveries", ch)
 	})
 }

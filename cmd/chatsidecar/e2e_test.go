@@ -142,6 +142,25 @@ func (s *stack) requireError(query string, vars map[string]any, code, field stri
 
 // slackChannel configures Slack against the fake and creates a channel
 // with one rule; it returns the channel id.
+// requireBatchInputErrors checks the bad input of a mutation over a
+// channel's deliveries (retryFailedDeliveries, cancelDeliveries): a limit
+// outside 1–1000, a malformed channel id, and an unknown channel.
+func (s *stack) requireBatchInputErrors(mutation, channelID string) {
+	s.t.Helper()
+	for _, c := range []struct {
+		vars        map[string]any
+		code, field string
+	}{
+		{map[string]any{"c": channelID, "limit": 0}, "BAD_USER_INPUT", "limit"},
+		{map[string]any{"c": channelID, "limit": 1001}, "BAD_USER_INPUT", "limit"},
+		{map[string]any{"c": "x"}, "BAD_USER_INPUT", "channelId"},
+		{map[string]any{"c": "999999"}, "NOT_FOUND", ""},
+	} {
+		s.requireError(`mutation($c: ID!, $limit: Int) { `+mutation+`(channelId: $c, limit: $limit) { remaining } }`,
+			c.vars, c.code, c.field)
+	}
+}
+
 func (s *stack) slackChannel(name, filter string, categoryID int) string {
 	s.t.Helper()
 	if s.slack == nil {
@@ -565,18 +584,7 @@ func TestE2E_RetryFailedDeliveriesOfAChannel(t *testing.T) {
 		r = retry(map[string]any{"c": ch})
 		require.Empty(t, r.RetryFailedDeliveries.Deliveries, "nothing left to retry")
 
-		for _, c := range []struct {
-			vars        map[string]any
-			code, field string
-		}{
-			{map[string]any{"c": ch, "limit": 0}, "BAD_USER_INPUT", "limit"},
-			{map[string]any{"c": ch, "limit": 1001}, "BAD_USER_INPUT", "limit"},
-			{map[string]any{"c": "x"}, "BAD_USER_INPUT", "channelId"},
-			{map[string]any{"c": "999999"}, "NOT_FOUND", ""},
-		} {
-			s.requireError(`mutation($c: ID!, $limit: Int) { retryFailedDeliveries(channelId: $c, limit: $limit) { remaining } }`,
-				c.vars, c.code, c.field)
-		}
+		s.requireBatchInputErrors("retryFailedDeliveries", ch)
 	})
 }
 
