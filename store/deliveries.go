@@ -259,7 +259,19 @@ func (q *Queries) ListEvents(ctx context.Context, f EventFilter) ([]*ForumEvent,
 // SaveDelivery writes a delivery's status fields.
 func (q *Queries) SaveDelivery(ctx context.Context, d *Delivery) error {
 	d.UpdatedAt = q.db.NowFunc()
-	res := q.conn(ctx).Model(&Delivery{}).Where("id = ?", d.ID).Updates(map[string]any{
+	res := q.conn(ctx).Model(&Delivery{}).Where("id = ?", d.ID).Updates(statusColumns(d, d.UpdatedAt))
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("delivery %d: %w", d.ID, ErrNotFound)
+	}
+	return nil
+}
+
+// statusColumns are the columns SaveDelivery and SaveOutcome write.
+func statusColumns(d *Delivery, updatedAt time.Time) map[string]any {
+	return map[string]any{
 		"status":             d.Status,
 		"attempts":           d.Attempts,
 		"last_error_key":     d.LastErrorKey,
@@ -268,15 +280,8 @@ func (q *Queries) SaveDelivery(ctx context.Context, d *Delivery) error {
 		"thread_id":          d.ThreadID,
 		"next_attempt_at":    d.NextAttemptAt,
 		"delivered_at":       d.DeliveredAt,
-		"updated_at":         d.UpdatedAt,
-	})
-	if res.Error != nil {
-		return res.Error
+		"updated_at":         updatedAt,
 	}
-	if res.RowsAffected == 0 {
-		return fmt.Errorf("delivery %d: %w", d.ID, ErrNotFound)
-	}
-	return nil
 }
 
 // ErrChanged is SaveOutcome finding the delivery changed by somebody else
@@ -295,17 +300,8 @@ var ErrChanged = errors.New("the delivery was changed since it was read")
 func (q *Queries) SaveOutcome(ctx context.Context, d *Delivery) error {
 	now := q.db.NowFunc()
 	res := q.conn(ctx).Model(&Delivery{}).
-		Where("id = ? AND updated_at = ? AND status <> ?", d.ID, d.UpdatedAt, StatusCancelled).Updates(map[string]any{
-		"status":             d.Status,
-		"attempts":           d.Attempts,
-		"last_error_key":     d.LastErrorKey,
-		"last_error_message": d.LastErrorMessage,
-		"remote_id":          d.RemoteID,
-		"thread_id":          d.ThreadID,
-		"next_attempt_at":    d.NextAttemptAt,
-		"delivered_at":       d.DeliveredAt,
-		"updated_at":         now,
-	})
+		Where("id = ? AND updated_at = ? AND status <> ?", d.ID, d.UpdatedAt, StatusCancelled).
+		Updates(statusColumns(d, now))
 	if res.Error != nil {
 		return res.Error
 	}
