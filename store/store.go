@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -87,6 +88,13 @@ type Store struct {
 	Queries
 	dialect Dialect
 	sqlDB   *sql.DB
+	// url is the PostgreSQL URL, or the SQLite file path, Open was given;
+	// a Presence needs it for a connection or lock file of its own.
+	url string
+	log *slog.Logger
+	// mem holds the presence ids of an in-memory SQLite database.
+	memMu sync.Mutex
+	mem   map[int32]bool
 }
 
 // Open connects to the database. It does not migrate; call Migrate.
@@ -143,6 +151,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Queries: Queries{db: db, crypt: c, reg: opts.Providers},
 		dialect: dialect,
 		sqlDB:   sqlDB,
+		url:     opts.DatabaseURL,
+		log:     opts.Logger,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	return s, nil
 }
@@ -192,11 +205,7 @@ func isPostgres(dsn string) bool {
 // keys for cascading deletes, and immediate transactions so a read that
 // later writes cannot deadlock on the lock upgrade.
 func sqliteDSN(path string) string {
-	path = strings.TrimPrefix(strings.TrimPrefix(path, "sqlite://"), "sqlite:")
-	path = strings.TrimPrefix(path, "file:")
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
+	path = sqlitePath(path)
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -204,6 +213,16 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
+}
+
+// sqlitePath is the file path of a SQLite database URL.
+func sqlitePath(dsn string) string {
+	path := strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "sqlite:")
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return path
 }
 
 // Queries are the typed operations; the Store's own Queries run outside a
