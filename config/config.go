@@ -168,7 +168,7 @@ func variables() []variable {
 			c.DeliveryWorkers = n
 			return nil
 		}},
-		{"CHATSIDECAR_DELIVERY_LEASE", "delivery-lease", "30s", "how long a delivery this process accepted is reserved for its own workers; after a crash another replica (or the restart) sends it once this passes", func(c *Config, v string) error {
+		{"CHATSIDECAR_DELIVERY_LEASE", "delivery-lease", "30s", "how long a delivery this process accepted is reserved for its own workers; a crashed process's deliveries are taken over within seconds, or once this passes when its death cannot be told", func(c *Config, v string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d < 100*time.Millisecond || d > time.Hour {
 				return errors.New("must be a duration between 100ms and 1h, such as 30s")

@@ -181,8 +181,11 @@ type Engine struct {
 	// local runs the deliveries this process accepted; nil without
 	// workers.
 	local *localQueue
-	pool  *pgxpool.Pool
-	now   func() time.Time
+	// presence marks this process alive while it holds jobs back for
+	// itself; nil without workers.
+	presence *store.Presence
+	pool     *pgxpool.Pool
+	now      func() time.Time
 }
 
 // runner is the part of a River client the engine starts and stops; the
@@ -201,6 +204,10 @@ type jobArgs struct {
 	// local worker tried and handed the delivery over), so the backoff
 	// goes on from there.
 	Prior int `json:"prior,omitempty"`
+	// Owner is the presence of the process that holds the job back
+	// while it sends the delivery itself (rescue.go); 0 when River runs
+	// the job.
+	Owner int32 `json:"owner,omitempty"`
 }
 
 func (jobArgs) Kind() string { return "chatsidecar.delivery" }
@@ -258,6 +265,28 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		ErrorHandler:                &errorHandler{log: opts.Logger},
 		PeriodicJobs:                prunePeriodically(opts.Retention),
 	}
+	if !opts.WorkDisabled {
+		p, err := opts.Store.Present(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("delivery: %w", err)
+		}
+		e.presence = p
+		cfg.ID = clientID(p.ID())
+	}
+	if err := e.newClients(ctx, cfg); err != nil {
+		if e.presence != nil {
+			_ = e.presence.Close()
+		}
+		return nil, err
+	}
+	return e, nil
+}
+
+// newClients makes the River clients of an engine: the one that inserts
+// jobs in the store's transactions and, unless work is disabled, the
+// one that works them.
+func (e *Engine) newClients(ctx context.Context, cfg *river.Config) error {
+	opts := e.opts
 	switch opts.Store.Dialect() {
 	case store.Postgres:
 		// Inserts join intake's transaction through store.Queries.PgxTx,
@@ -269,25 +298,25 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		icfg := &river.Config{FetchCooldown: 2 * time.Millisecond, FetchPollInterval: time.Second}
 		ic, err := river.NewClient(riverpgxv5.New(nil), icfg)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e.jobs = pgxQueue{c: ic}
 		if !opts.WorkDisabled {
 			if opts.DatabaseURL == "" {
-				return nil, errors.New("delivery: DatabaseURL is required on PostgreSQL")
+				return errors.New("delivery: DatabaseURL is required on PostgreSQL")
 			}
 			pcfg, err := pgxpool.ParseConfig(opts.DatabaseURL)
 			if err != nil {
-				return nil, fmt.Errorf("delivery: %w", err)
+				return fmt.Errorf("delivery: %w", err)
 			}
 			pcfg.MaxConns = 8
 			if e.pool, err = pgxpool.NewWithConfig(ctx, pcfg); err != nil {
-				return nil, fmt.Errorf("delivery: %w", err)
+				return fmt.Errorf("delivery: %w", err)
 			}
 			var c *river.Client[pgx.Tx]
 			if c, err = river.NewClient(riverpgxv5.New(e.pool), cfg); err != nil {
 				e.pool.Close()
-				return nil, err
+				return err
 			}
 			e.runner = c
 			e.local = newLocalQueue(opts.Workers)
@@ -298,7 +327,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		c, err := river.NewClient(riversqlite.New(opts.Store.DB()), cfg)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		e.jobs = sqlQueue{c: c}
 		if !opts.WorkDisabled {
@@ -306,7 +335,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 			e.local = newLocalQueue(opts.Workers)
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // Broker is where delivery updates are published and subscribed.
@@ -357,6 +386,11 @@ func (e *Engine) Stop(ctx context.Context) error {
 	e.broker.Stop()
 	if e.pool != nil {
 		e.pool.Close()
+	}
+	// Last: until now this process may still hold jobs back, and other
+	// processes must not take them over.
+	if e.presence != nil {
+		err = errors.Join(err, e.presence.Close())
 	}
 	return err
 }
@@ -439,11 +473,13 @@ func (e *Engine) insertJobs(ctx context.Context, q *store.Queries, ds []*store.D
 	local := make([]int, 0, room)
 	for i, d := range ds {
 		opts := &river.InsertOpts{Queue: queueName, MaxAttempts: e.opts.MaxAttempts}
+		args := jobArgs{DeliveryID: d.ID}
 		if len(local) < room && notes[d.EventID] != nil {
 			opts.ScheduledAt = lease
+			args.Owner = e.presence.ID()
 			local = append(local, i)
 		}
-		params[i] = river.InsertManyParams{Args: jobArgs{DeliveryID: d.ID}, InsertOpts: opts}
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}
 	res, err := e.jobs.insertMany(ctx, q, params)
 	if err != nil {

@@ -267,11 +267,16 @@ func (e *Engine) Release(l *Local) {
 	e.local.load.Add(-int64(len(l.tasks)))
 }
 
-// startLocal starts the local workers and the lease renewer.
+// startLocal starts the local workers, the lease renewer and the rescuer
+// of dead processes' jobs.
 func (e *Engine) startLocal(ctx context.Context) {
 	lq := e.local
 	lq.ctx, lq.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	lq.wg.Add(e.opts.Workers + 1)
+	lq.wg.Add(e.opts.Workers + 2)
+	go func() {
+		defer lq.wg.Done()
+		e.rescueLoop(lq.ctx, lq.stop)
+	}()
 	for range e.opts.Workers {
 		go func() {
 			defer lq.wg.Done()
@@ -487,16 +492,17 @@ func (e *Engine) replaceJobs(ctx context.Context, q *store.Queries, ts []*task, 
 	params := make([]river.InsertManyParams, 0, len(deleted))
 	for _, id := range deleted {
 		t := byJob[id]
-		prior := 0
-		if !renew {
-			prior = t.w.Attempts
+		args := jobArgs{DeliveryID: t.w.ID}
+		if renew {
+			args.Owner = e.presence.ID() // still held back
+		} else {
+			args.Prior = t.w.Attempts
 		}
-		opts := &river.InsertOpts{Queue: queueName, MaxAttempts: max(1, e.opts.MaxAttempts-prior)}
+		opts := &river.InsertOpts{Queue: queueName, MaxAttempts: max(1, e.opts.MaxAttempts-args.Prior)}
 		if at.After(e.now()) {
 			opts.ScheduledAt = at
 		}
-		params = append(params, river.InsertManyParams{
-			Args: jobArgs{DeliveryID: t.w.ID, Prior: prior}, InsertOpts: opts})
+		params = append(params, river.InsertManyParams{Args: args, InsertOpts: opts})
 	}
 	res, err := e.jobs.insertMany(ctx, q, params)
 	if err != nil {

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func leaseEngine(t *testing.T) (*Engine, *store.Store) {
 	st := storetest.Open(t, db, reg)
 	e, err := New(context.Background(), Options{Store: st, Registry: reg, DatabaseURL: db.URL, Workers: 1, Lease: time.Minute})
 	require.NoError(t, err)
-	t.Cleanup(func() { e.pool.Close() })
+	t.Cleanup(func() { e.pool.Close(); _ = e.presence.Close() })
 	return e, st
 }
 
@@ -90,7 +91,8 @@ func TestRenewLeasesMovesOnlyJobsItCouldReplace(t *testing.T) {
 	require.NoError(t, st.DB().QueryRowContext(ctx,
 		`SELECT scheduled_at, args FROM river_job WHERE id = $1`, second).Scan(&scheduled, &args))
 	require.WithinDuration(t, tk.lease, scheduled, time.Millisecond)
-	require.JSONEq(t, `{"delivery_id": 7}`, args)
+	require.JSONEq(t, fmt.Sprintf(`{"delivery_id": 7, "owner": %d}`, e.presence.ID()), args,
+		"still held back by this process")
 }
 
 // TestRenewLeasesLeavesTasksBeingHandedOver: the renewer never replaces the

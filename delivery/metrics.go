@@ -19,6 +19,7 @@ type Metrics struct {
 	dropped      prometheus.Counter
 	catchedUp    prometheus.Counter
 	prunedEvents prometheus.Counter
+	tookOverJobs prometheus.Counter
 	subs         prometheus.Gauge
 	outages      *prometheus.GaugeVec
 }
@@ -66,9 +67,13 @@ func NewMetrics(reg prometheus.Registerer, st *store.Store) *Metrics {
 			Name: "chatsidecar_events_pruned_total",
 			Help: "Forum events deleted with their deliveries because they were older than the retention.",
 		}),
+		tookOverJobs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "chatsidecar_deliveries_taken_over_total",
+			Help: "Delivery jobs of processes that died (held back or running) that this process made due at once.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp, m.prunedEvents, m.subs, m.outages)
+		reg.MustRegister(m.events, m.outcomes, m.latency, m.send, m.dropped, m.catchedUp, m.prunedEvents, m.tookOverJobs, m.subs, m.outages)
 		if st != nil {
 			reg.MustRegister(&queueDepth{st: st, desc: prometheus.NewDesc("chatsidecar_delivery_queue_depth",
 				"Deliveries not yet finished, by status.", []string{"status"}, nil)})
@@ -120,6 +125,12 @@ func (m *Metrics) droppedUpdate() {
 func (m *Metrics) caughtUp(n int) {
 	if m != nil {
 		m.catchedUp.Add(float64(n))
+	}
+}
+
+func (m *Metrics) tookOver(n int) {
+	if m != nil && n > 0 {
+		m.tookOverJobs.Add(float64(n))
 	}
 }
 

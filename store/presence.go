@@ -36,8 +36,13 @@ type Presence struct {
 }
 
 // ID names the process among those holding a presence on the database:
-// positive, and unique among the live ones.
-func (p *Presence) ID() int32 { return p.id }
+// positive, and unique among the live ones. A nil presence has id 0.
+func (p *Presence) ID() int32 {
+	if p == nil {
+		return 0
+	}
+	return p.id
+}
 
 // Close gives the presence up; the process counts as gone from then on.
 func (p *Presence) Close() error {

@@ -189,3 +189,41 @@ func metricsText(t *testing.T, base string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestProcess_KilledWhileHoldingDeliveriesHandsThemOverAtOnce kills a
+// process that holds accepted deliveries for its own workers (one waits
+// out Slack's 429, one waits behind it) and starts another on the same
+// database with leases of ten minutes: the new process sends both within
+// the test's wait, because it sees the killed process's presence gone,
+// not because a lease ended.
+func TestProcess_KilledWhileHoldingDeliveriesHandsThemOverAtOnce(t *testing.T) {
+	bin := buildBinary(t)
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		dir := t.TempDir()
+		env := processEnv(db, dir, "CHATSIDECAR_DELIVERY_LEASE=10m")
+		a := spawn(t, bin, dir, env)
+		s := &stack{t: t, url: a.url(), key: processAdminKey}
+		ch := s.slackChannel("held", "WATCH", 21)
+		s.slack.rateLimit(1, "20") // parked in the process, not handed to the queue
+		for i := range 2 {
+			code, body := s.webhook("post_created",
+				discoursetest.PostPayload(post(int64(700+i), int64(300+i), 1, 21, "held")), webhookSecret)
+			require.Equal(t, http.StatusOK, code, body)
+		}
+		require.Eventually(t, func() bool { return len(s.slack.callTimes()) == 1 }, 30*time.Second, 10*time.Millisecond,
+			"the first delivery reached Slack and got its 429")
+		a.kill9()
+
+		b := spawn(t, bin, dir, env)
+		s.url = b.url()
+		for _, d := range s.waitDeliveries(ch, 2) {
+			require.Equal(t, "DELIVERED", d.Status)
+			require.Equal(t, 1, d.Attempts, "a 429 spends no attempt")
+		}
+		require.Len(t, s.slack.sent(), 2, "each post once")
+		require.Contains(t, b.logs.String(), "took over the deliveries of a process that is gone")
+		b.term()
+	})
+}
