@@ -57,8 +57,11 @@ const presenceClass int32 = 0x43536470
 
 // presenceCheck is how often a PostgreSQL presence checks that its
 // connection is still up, and how often it tries to take its lock again
-// once the connection is lost.
-const presenceCheck = 2 * time.Second
+// once the connection is lost. It is shorter than the interval at which
+// the delivery engine looks for dead processes (3 s by default), which
+// takes work over only from an id missing on two looks in a row: a
+// database restart must not make live processes look dead for that long.
+const presenceCheck = time.Second
 
 // Present takes a presence with a fresh id for this process.
 func (s *Store) Present(ctx context.Context) (*Presence, error) {
@@ -181,7 +184,7 @@ func (k *presenceKeeper) run(ctx context.Context, done chan<- struct{}) {
 // check pings the connection, or, once it is lost, connects again and
 // takes the lock.
 func (k *presenceKeeper) check(parent context.Context) {
-	ctx, cancel := context.WithTimeout(parent, presenceCheck)
+	ctx, cancel := context.WithTimeout(parent, 5*time.Second)
 	defer cancel()
 	k.mu.Lock()
 	defer k.mu.Unlock()
