@@ -227,3 +227,38 @@ func TestProcess_KilledWhileHoldingDeliveriesHandsThemOverAtOnce(t *testing.T) {
 		b.term()
 	})
 }
+
+// TestProcess_ReplicaTakesOverAKilledOnesDeliveries runs two replicas on
+// one PostgreSQL database and kills the one holding accepted deliveries:
+// the other, which keeps running, sends them (leases of ten minutes).
+func TestProcess_ReplicaTakesOverAKilledOnesDeliveries(t *testing.T) {
+	bin := buildBinary(t)
+	t.Parallel()
+	db, ok := storetest.Postgres(t)
+	if !ok {
+		t.Skip("replicas share a PostgreSQL database")
+	}
+	dir := t.TempDir()
+	env := processEnv(db, dir, "CHATSIDECAR_DELIVERY_LEASE=10m") // one data directory: one secret key
+	a := spawn(t, bin, dir, env)
+	b := spawn(t, bin, dir, env)
+	s := &stack{t: t, url: a.url(), key: processAdminKey}
+	ch := s.slackChannel("replicated", "WATCH", 21)
+	s.slack.rateLimit(1, "20")
+	for i := range 2 {
+		code, body := s.webhook("post_created",
+			discoursetest.PostPayload(post(int64(800+i), int64(400+i), 1, 21, "held")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+	}
+	require.Eventually(t, func() bool { return len(s.slack.callTimes()) == 1 }, 30*time.Second, 10*time.Millisecond,
+		"the first delivery reached Slack and got its 429")
+	a.kill9()
+
+	s.url = b.url()
+	for _, d := range s.waitDeliveries(ch, 2) {
+		require.Equal(t, "DELIVERED", d.Status)
+	}
+	require.Len(t, s.slack.sent(), 2, "each post once")
+	require.Contains(t, b.logs.String(), "took over the deliveries of a process that is gone")
+	b.term()
+}
