@@ -220,7 +220,11 @@ func (k *presenceKeeper) close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := k.conn.Close(ctx)
+	// Unlocked first: the server drops a closed session's locks only
+	// when its backend has exited, a moment after Close returns, and
+	// the process must count as gone as soon as Close does.
+	_, uerr := k.conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", presenceClass, k.id)
+	err := errors.Join(uerr, k.conn.Close(ctx))
 	k.conn = nil
 	return err
 }
