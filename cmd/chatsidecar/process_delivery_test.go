@@ -205,26 +205,11 @@ func TestProcess_KilledWhileHoldingDeliveriesHandsThemOverAtOnce(t *testing.T) {
 		env := processEnv(db, dir, "CHATSIDECAR_DELIVERY_LEASE=10m")
 		a := spawn(t, bin, dir, env)
 		s := &stack{t: t, url: a.url(), key: processAdminKey}
-		ch := s.slackChannel("held", "WATCH", 21)
-		s.slack.rateLimit(1, "20") // parked in the process, not handed to the queue
-		for i := range 2 {
-			code, body := s.webhook("post_created",
-				discoursetest.PostPayload(post(int64(700+i), int64(300+i), 1, 21, "held")), webhookSecret)
-			require.Equal(t, http.StatusOK, code, body)
-		}
-		require.Eventually(t, func() bool { return len(s.slack.callTimes()) == 1 }, 30*time.Second, 10*time.Millisecond,
-			"the first delivery reached Slack and got its 429")
+		ch := holdTwoDeliveries(s)
 		a.kill9()
 
 		b := spawn(t, bin, dir, env)
-		s.url = b.url()
-		for _, d := range s.waitDeliveries(ch, 2) {
-			require.Equal(t, "DELIVERED", d.Status)
-			require.Equal(t, 1, d.Attempts, "a 429 spends no attempt")
-		}
-		require.Len(t, s.slack.sent(), 2, "each post once")
-		require.Contains(t, b.logs.String(), "took over the deliveries of a process that is gone")
-		b.term()
+		requireTakenOver(s, b, ch)
 	})
 }
 
@@ -243,22 +228,41 @@ func TestProcess_ReplicaTakesOverAKilledOnesDeliveries(t *testing.T) {
 	a := spawn(t, bin, dir, env)
 	b := spawn(t, bin, dir, env)
 	s := &stack{t: t, url: a.url(), key: processAdminKey}
-	ch := s.slackChannel("replicated", "WATCH", 21)
+	ch := holdTwoDeliveries(s)
+	a.kill9()
+	requireTakenOver(s, b, ch)
+}
+
+// holdTwoDeliveries makes the server at s accept two posts for a new
+// Slack channel and hold both in its process: Slack answers the first
+// with a 429 of 20 s (parked in the process, not handed to the queue),
+// and the second waits behind it. It returns the channel.
+func holdTwoDeliveries(s *stack) string {
+	t := s.t
+	t.Helper()
+	ch := s.slackChannel("held", "WATCH", 21)
 	s.slack.rateLimit(1, "20")
 	for i := range 2 {
 		code, body := s.webhook("post_created",
-			discoursetest.PostPayload(post(int64(800+i), int64(400+i), 1, 21, "held")), webhookSecret)
+			discoursetest.PostPayload(post(int64(700+i), int64(300+i), 1, 21, "held")), webhookSecret)
 		require.Equal(t, http.StatusOK, code, body)
 	}
 	require.Eventually(t, func() bool { return len(s.slack.callTimes()) == 1 }, 30*time.Second, 10*time.Millisecond,
 		"the first delivery reached Slack and got its 429")
-	a.kill9()
+	return ch
+}
 
-	s.url = b.url()
+// requireTakenOver requires that process p sent both deliveries of
+// holdTwoDeliveries, each once, after taking them over; then stops p.
+func requireTakenOver(s *stack, p *proc, ch string) {
+	t := s.t
+	t.Helper()
+	s.url = p.url()
 	for _, d := range s.waitDeliveries(ch, 2) {
 		require.Equal(t, "DELIVERED", d.Status)
+		require.Equal(t, 1, d.Attempts, "a 429 spends no attempt")
 	}
 	require.Len(t, s.slack.sent(), 2, "each post once")
-	require.Contains(t, b.logs.String(), "took over the deliveries of a process that is gone")
-	b.term()
+	require.Contains(t, p.logs.String(), "took over the deliveries of a process that is gone")
+	p.term()
 }
