@@ -269,6 +269,7 @@ func (s *Store) presentSQLite() (*Presence, error) {
 		if !ok {
 			continue
 		}
+		s.removeDeadOwners(dir, path)
 		return &Presence{id: id, cancel: func() {}, done: done, release: func() error {
 			// Removed while still locked, so a process judging the id
 			// finds either the locked file or none.
@@ -277,6 +278,21 @@ func (s *Store) presentSQLite() (*Presence, error) {
 		}}, nil
 	}
 	return nil, errors.New("store: presence: no free id after 8 draws")
+}
+
+// removeDeadOwners removes the files of processes that died holding
+// no job (Alive removes the others when it judges them), so killed
+// processes leave no files behind. Failures only leave a file.
+func (s *Store) removeDeadOwners(dir, own string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if path := filepath.Join(dir, e.Name()); path != own {
+			_, _ = probeLockFile(path)
+		}
+	}
 }
 
 // probeLockFile reports whether a live process holds the presence file

@@ -66,6 +66,18 @@ func TestPresence(t *testing.T) {
 		alive, err = s.Alive(ctx, nil)
 		require.NoError(t, err)
 		require.Empty(t, alive)
+
+		if db.Name == "sqlite" {
+			// A process killed while it held no job left its file;
+			// the next presence taken removes it.
+			stale := db.URL + ".owners/777"
+			require.NoError(t, os.WriteFile(stale, nil, 0o600))
+			c, err := other.Present(ctx)
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = os.Stat(stale)
+			require.ErrorIs(t, err, os.ErrNotExist)
+		}
 	})
 }
 
