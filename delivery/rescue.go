@@ -102,37 +102,41 @@ func (e *Engine) jobOwners(ctx context.Context) (map[int32]bool, error) {
 			WHERE state = 'running' AND kind = ?`
 	}
 	owners := map[int32]bool{}
-	for _, q := range []struct {
-		sql    string
-		prefix string
-	}{{held, ""}, {running, clientIDPrefix}} {
-		rows, err := e.store.DB().QueryContext(ctx, q.sql, jobArgs{}.Kind())
-		if err != nil {
-			return nil, fmt.Errorf("delivery: jobs' owners: %w", err)
-		}
-		for rows.Next() {
-			var s *string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("delivery: jobs' owners: %w", err)
-			}
-			// A River client of another version, or of an intake-only
-			// process, has an id of another form: its jobs are left
-			// to River's rescuer.
-			if s == nil || !strings.HasPrefix(*s, q.prefix) {
-				continue
-			}
-			if id, err := strconv.ParseInt(strings.TrimPrefix(*s, q.prefix), 10, 32); err == nil && id > 0 {
-				owners[int32(id)] = true
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("delivery: jobs' owners: %w", err)
-		}
+	if err := e.scanOwners(ctx, held, "", owners); err != nil {
+		return nil, err
+	}
+	if err := e.scanOwners(ctx, running, clientIDPrefix, owners); err != nil {
+		return nil, err
 	}
 	return owners, nil
+}
+
+// scanOwners adds to owners the presence ids of query's rows: texts of
+// prefix followed by the id. A River client of another version, or of an
+// intake-only process, has an id of another form: its jobs are left to
+// River's rescuer.
+func (e *Engine) scanOwners(ctx context.Context, query, prefix string, owners map[int32]bool) error {
+	rows, err := e.store.DB().QueryContext(ctx, query, jobArgs{}.Kind())
+	if err != nil {
+		return fmt.Errorf("delivery: jobs' owners: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s *string
+		if err := rows.Scan(&s); err != nil {
+			return fmt.Errorf("delivery: jobs' owners: %w", err)
+		}
+		if s == nil || !strings.HasPrefix(*s, prefix) {
+			continue
+		}
+		if id, err := strconv.ParseInt(strings.TrimPrefix(*s, prefix), 10, 32); err == nil && id > 0 {
+			owners[int32(id)] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("delivery: jobs' owners: %w", err)
+	}
+	return nil
 }
 
 // releaseJobs makes the delivery jobs held back for, or run by, the dead
