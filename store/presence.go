@@ -183,21 +183,27 @@ func (k *presenceKeeper) run(ctx context.Context, done chan<- struct{}) {
 
 // check pings the connection, or, once it is lost, connects again and
 // takes the lock.
+//
+// The ping is not cut short when the presence closes: pgx closes a
+// connection whose query is interrupted, and Close must still find the
+// session open to unlock it. Close waits for the ping instead (bounded).
 func (k *presenceKeeper) check(parent context.Context) {
-	ctx, cancel := context.WithTimeout(parent, 5*time.Second)
-	defer cancel()
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.conn != nil {
-		err := k.conn.Ping(ctx)
+		pctx, pcancel := context.WithTimeout(context.WithoutCancel(parent), 5*time.Second)
+		err := k.conn.Ping(pctx)
+		pcancel()
 		if err == nil || parent.Err() != nil {
 			return
 		}
 		k.s.log.Warn("lost the database session that marks this process alive; other processes may take over its deliveries until it is back",
 			"presence", k.id, "error", err)
-		_ = k.conn.Close(context.WithoutCancel(ctx))
+		_ = k.conn.Close(context.WithoutCancel(parent))
 		k.conn = nil
 	}
+	ctx, cancel := context.WithTimeout(parent, 5*time.Second)
+	defer cancel()
 	conn, err := pgx.Connect(ctx, k.s.url)
 	if err != nil {
 		return
@@ -224,6 +230,12 @@ func (k *presenceKeeper) close() error {
 	// when its backend has exited, a moment after Close returns, and
 	// the process must count as gone as soon as Close does.
 	_, uerr := k.conn.Exec(ctx, "SELECT pg_advisory_unlock($1, $2)", presenceClass, k.id)
+	if uerr != nil && k.conn.IsClosed() {
+		// The session had ended (the server or the network closed it
+		// before the keeper noticed): its lock went with it, and a
+		// stopping process has nothing left to release.
+		uerr = nil
+	}
 	err := errors.Join(uerr, k.conn.Close(ctx))
 	k.conn = nil
 	return err

@@ -151,3 +151,26 @@ func TestPresenceComesBackAfterItsSessionEnds(t *testing.T) {
 		return alive[p.ID()]
 	}, 20*time.Second, 50*time.Millisecond, "the presence did not take its id again")
 }
+
+// TestPresenceClosesAfterItsSessionEnded: a process stopping after the
+// server ended its presence's session, before the keeper noticed, stops
+// without an error (the lock went with the session), and counts as gone.
+func TestPresenceClosesAfterItsSessionEnded(t *testing.T) {
+	db, ok := storetest.Postgres(t)
+	if !ok {
+		t.Skip("PostgreSQL only: a SQLite presence has no session to lose")
+	}
+	ctx := context.Background()
+	s := storetest.Open(t, db, registry(t))
+	p, err := s.Present(ctx)
+	require.NoError(t, err)
+	var pid int
+	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT pid FROM pg_locks
+		WHERE locktype = 'advisory' AND objsubid = 2 AND objid::bigint = $1`, p.ID()).Scan(&pid))
+	_, err = s.DB().ExecContext(ctx, `SELECT pg_terminate_backend($1, 5000)`, pid)
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	alive, err := s.Alive(ctx, []int32{p.ID()})
+	require.NoError(t, err)
+	require.False(t, alive[p.ID()])
+}
