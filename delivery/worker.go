@@ -148,6 +148,15 @@ func (e *Engine) run(ctx context.Context, t *task) error {
 			if t.cancelled.Load() {
 				return nil
 			}
+			// A 429 met by another delivery while this one waited for
+			// its slot holds it too: back to the checks, and a fresh
+			// slot once the pause is over. (The breaker is not asked
+			// again: it would count this delivery, if it is the probe,
+			// as a second caller and hold it back. An attempt begun as
+			// the breaker opens spends no attempt.)
+			if e.limiter.pausedFor(ch.ID, d.Provider, e.now()) > 0 {
+				continue
+			}
 		}
 		again, err := e.attempt(ctx, t, ch, p, target, &n, pm, lastAttempt)
 		if !again {

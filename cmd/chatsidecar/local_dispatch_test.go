@@ -525,6 +525,43 @@ func TestE2E_RateLimitedLocalDeliveryWaitsInThisProcess(t *testing.T) {
 	})
 }
 
+// TestE2E_PaceWaitHonoursA429MetMeanwhile: the second of two posts in a
+// row waits about a second for Slack's next slot in the channel; a 429
+// (Retry-After: 3) that the first post meets during that wait holds the
+// second too, so it is not sent when its slot comes but after the pause.
+func TestE2E_PaceWaitHonoursA429MetMeanwhile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		t.Parallel()
+		s := newStack(t, db, stackOptions{})
+		ch := s.slackChannel("paced-pause", "WATCH", 83)
+		h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+		s.slack.mu.Lock()
+		s.slack.hold = h
+		s.slack.mu.Unlock()
+		s.slack.rateLimit(1, "3")
+		code, body := s.webhook("post_created", discoursetest.PostPayload(post(2103, 2202, 1, 83, "first")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		<-h.arrived // the first post took the channel's slot and is on its way
+		s.slack.mu.Lock()
+		s.slack.hold = nil
+		s.slack.mu.Unlock()
+		code, body = s.webhook("post_created", discoursetest.PostPayload(post(2104, 2203, 1, 83, "second")), webhookSecret)
+		require.Equal(t, http.StatusOK, code, body)
+		// The second post's worker now waits for the next slot, a second
+		// after the first; the 429 reaches the engine during that wait.
+		close(h.release)
+		ds := s.waitDeliveries(ch, 2)
+		for _, d := range ds {
+			require.Equal(t, "DELIVERED", d.Status)
+		}
+		calls := s.slack.callTimes()
+		require.Len(t, calls, 3, "the 429, then each post once")
+		for _, at := range calls[1:] {
+			require.GreaterOrEqual(t, at.Sub(calls[0]), 3*time.Second, "a post was sent during the 429's pause")
+		}
+	})
+}
+
 // TestE2E_StoppingHandsParkedDeliveriesToTheQueueAtTheirTime: a delivery
 // parked for a 429 with Retry-After: 20 when the server stops goes to
 // River due when the pause ends (not at once, and not a lease later),
