@@ -217,7 +217,10 @@ func TestOutboundClientReusesConnections(t *testing.T) {
 		require.Equal(t, http.StatusOK, resp.Status)
 	}
 	require.EqualValues(t, 50, srv.requests.Load())
-	require.EqualValues(t, 1, srv.conns.Load(), "sequential requests share one kept-alive connection")
+	// One connection normally; net/http may dial another when a finished
+	// request's connection is not back in the pool within 50 ms (a loaded
+	// machine under -race). Without keep-alive it would be 50.
+	require.LessOrEqual(t, srv.conns.Load(), int64(3), "sequential requests share a kept-alive connection")
 }
 
 func TestOutboundClientCapsConnectionsPerHost(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chatsidecar/chatsidecar/delivery"
 	"github.com/chatsidecar/chatsidecar/discourse/discoursetest"
 	"github.com/chatsidecar/chatsidecar/store"
 	"github.com/chatsidecar/chatsidecar/store/storetest"
@@ -56,6 +57,8 @@ func TestE2E_CancelParkedDelivery(t *testing.T) {
 		s := newStack(t, db, stackOptions{})
 		ch := s.slackChannel("cancel-parked", "WATCH", 91)
 		updates := subscribeWS(t, s.url, s.key, ch)
+		require.Eventually(t, func() bool { return s.app.engine.Broker().Subscribers() == 1 },
+			10*time.Second, 5*time.Millisecond, "the subscription is registered before the 429")
 		s.slack.rateLimit(1, "5")
 		code, body := s.webhook("post_created",
 			discoursetest.PostPayload(post(2301, 2400, 1, 91, "never mind")), webhookSecret)
@@ -96,15 +99,23 @@ func TestE2E_CancelParkedDelivery(t *testing.T) {
 //     at once (its held job deleted); B then retries it, and the retry's
 //     job sends it once, not A's parked task as well;
 //   - a delivery waiting in A for Slack's one message a second per
-//     channel, behind a post sent just before, stops when the wait is
-//     over.
+//     channel (made 1.9 s here), behind a post sent just before, stops
+//     when the wait is over.
 func TestE2E_CancelOnAnotherReplica(t *testing.T) {
 	t.Parallel()
 	db, ok := storetest.Postgres(t)
 	if !ok {
 		t.Skip("replicas share their updates only on PostgreSQL")
 	}
-	a := newStack(t, db, stackOptions{})
+	// A's paced post waits in place for its slot, and checks for a cancel
+	// only when the wait is over: 1.9 s (under the 2 s a worker waits in
+	// place) rather than Slack's 1 s leaves time for the test to see the
+	// first post delivered and for B's cancel to reach A.
+	slowPace := func(o *delivery.Options) {
+		fastRetries(o)
+		o.Limits = func(string) time.Duration { return 1900 * time.Millisecond }
+	}
+	a := newStack(t, db, stackOptions{tweak: slowPace})
 	b := newStack(t, db, stackOptions{})
 	ch := a.slackChannel("replicas", "WATCH", 99)
 	b.slack = a.slack
@@ -127,7 +138,7 @@ func TestE2E_CancelOnAnotherReplica(t *testing.T) {
 	require.Len(t, a.slack.sent(), 1, "sent once, by the retry")
 
 	// Two posts in a row: A sends the first at once, and the second waits
-	// about a second for the channel's next slot (A's own pace).
+	// 1.9 s for the channel's next slot (A's own pace).
 	calls := len(a.slack.callTimes())
 	for i := range int64(2) {
 		code, body = a.webhook("post_created", discoursetest.PostPayload(post(2361+i, 2461+i, 1, 99, "in a row")), webhookSecret)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -267,7 +268,7 @@ func TestE2E_LocalAttemptFailingTransientlyIsHandedToTheQueue(t *testing.T) {
 }
 
 // TestE2E_RenewedLeaseKeepsASlowDeliveryFromOtherReplicas runs two
-// servers on one database with a 1 s lease. The first accepts a webhook
+// servers on one database with a 3 s lease. The first accepts a webhook
 // and sends the delivery itself to a sink that holds the call. The sink
 // answers only after the held job was replaced by a later one at least
 // twice (the lease renewed) and after a River worker has run a probe job
@@ -278,7 +279,10 @@ func TestE2E_LocalAttemptFailingTransientlyIsHandedToTheQueue(t *testing.T) {
 func TestE2E_RenewedLeaseKeepsASlowDeliveryFromOtherReplicas(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		t.Parallel()
-		const lease = time.Second
+		// Renewals come every quarter lease and replace a job once less
+		// than half a lease is left: 3 s leaves 0.75-1.5 s of margin for
+		// a renewer slowed by a loaded machine (1 s left too little).
+		const lease = 3 * time.Second
 		opts := stackOptions{env: map[string]string{"CHATSIDECAR_DELIVERY_LEASE": lease.String()}}
 		a := newStack(t, db, opts)
 		b := newStack(t, db, opts)
@@ -430,7 +434,9 @@ func TestProcess_KilledWhileSendingLocallyIsSentOnceByTheNextProcess(t *testing.
 			return len(ds) == 1 && ds[0].Status == "DELIVERED"
 		}, 30*time.Second, 20*time.Millisecond, "deliveries: %+v", ds)
 		require.Equal(t, 1, ds[0].Attempts, "A's attempt was never recorded")
-		require.Contains(t, metricsText(t, b.url()), `chatsidecar_deliveries_total{outcome="delivered",provider="slack"} 1`)
+		require.Eventually(t, func() bool { // counted just after the outcome is stored
+			return strings.Contains(metricsText(t, b.url()), `chatsidecar_deliveries_total{outcome="delivered",provider="slack"} 1`)
+		}, 10*time.Second, 10*time.Millisecond)
 		b.term()
 		received, answered := sink.counts()
 		require.Equal(t, 2, received, "A's call and B's")
