@@ -192,10 +192,7 @@ func TestE2E_CancelDuringAnAttempt(t *testing.T) {
 			{"500", "retry", "DELIVERED"},
 		} {
 			ch := s.slackChannel(fmt.Sprintf("cancel-in-flight-%d", i), "WATCH", 92+i)
-			h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
-			s.slack.mu.Lock()
-			s.slack.hold = h
-			s.slack.mu.Unlock()
+			h := s.slack.holdNext()
 			if c.answer == "500" {
 				s.slack.fail(1, func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) })
 			}
@@ -208,9 +205,6 @@ func TestE2E_CancelDuringAnAttempt(t *testing.T) {
 			if c.then == "retry" {
 				s.gql(`mutation($id: ID!) { retryDelivery(id: $id) { id } }`, map[string]any{"id": strconv.FormatInt(d.ID, 10)}, nil)
 			}
-			s.slack.mu.Lock()
-			s.slack.hold = nil
-			s.slack.mu.Unlock()
 			close(h.release)
 
 			if c.then == "retry" {

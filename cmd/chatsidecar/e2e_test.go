@@ -270,12 +270,22 @@ type fakeSlack struct {
 	checks      int
 	checkScript []func(w http.ResponseWriter)
 	ts          int
-	// hold, when set, makes chat.postMessage signal arrival and wait for
-	// release before answering.
+	// hold, when set, makes the next chat.postMessage signal arrival and
+	// wait for release before answering (holdNext).
 	hold *hold
 }
 
 type hold struct{ arrived, release chan struct{} }
+
+// holdNext makes the next chat.postMessage call signal its arrival and
+// wait for release before it is answered; later calls are not held.
+func (f *fakeSlack) holdNext() *hold {
+	h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
+	f.mu.Lock()
+	f.hold = h
+	f.mu.Unlock()
+	return h
+}
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	f := &fakeSlack{}
@@ -317,10 +327,13 @@ func (f *fakeSlack) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	var body map[string]any
 	_ = json.NewDecoder(r.Body).Decode(&body)
+	var h *hold
 	f.mu.Lock()
-	h := f.hold
+	if r.URL.Path == "/api/chat.postMessage" {
+		h, f.hold = f.hold, nil
+	}
 	f.mu.Unlock()
-	if h != nil && r.URL.Path == "/api/chat.postMessage" {
+	if h != nil {
 		close(h.arrived)
 		<-h.release
 	}
@@ -904,10 +917,7 @@ func TestE2E_ShutdownDrainsInFlightDelivery(t *testing.T) {
 	db := storetest.SQLite(t)
 	s := newStack(t, db, stackOptions{})
 	ch := s.slackChannel("draining", "WATCH", 14)
-	h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
-	s.slack.mu.Lock()
-	s.slack.hold = h
-	s.slack.mu.Unlock()
+	h := s.slack.holdNext()
 	code, _ := s.webhook("post_created", discoursetest.PostPayload(post(901, 400, 1, 14, "in flight")), webhookSecret)
 	require.Equal(t, http.StatusOK, code)
 	<-h.arrived

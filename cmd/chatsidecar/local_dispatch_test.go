@@ -540,17 +540,11 @@ func TestE2E_PaceWaitHonoursA429MetMeanwhile(t *testing.T) {
 		t.Parallel()
 		s := newStack(t, db, stackOptions{})
 		ch := s.slackChannel("paced-pause", "WATCH", 83)
-		h := &hold{arrived: make(chan struct{}), release: make(chan struct{})}
-		s.slack.mu.Lock()
-		s.slack.hold = h
-		s.slack.mu.Unlock()
+		h := s.slack.holdNext()
 		s.slack.rateLimit(1, "3")
 		code, body := s.webhook("post_created", discoursetest.PostPayload(post(2103, 2202, 1, 83, "first")), webhookSecret)
 		require.Equal(t, http.StatusOK, code, body)
 		<-h.arrived // the first post took the channel's slot and is on its way
-		s.slack.mu.Lock()
-		s.slack.hold = nil
-		s.slack.mu.Unlock()
 		code, body = s.webhook("post_created", discoursetest.PostPayload(post(2104, 2203, 1, 83, "second")), webhookSecret)
 		require.Equal(t, http.StatusOK, code, body)
 		// The second post's worker now waits for the next slot, a second
