@@ -124,22 +124,37 @@ func TestPresenceOfAKilledProcess(t *testing.T) {
 	})
 }
 
-// TestPresenceComesBackAfterItsSessionEnds ends a PostgreSQL presence's
-// session from the server side (as a restart or a network fault would):
-// the process counts as gone, then takes its id again on a new session.
-func TestPresenceComesBackAfterItsSessionEnds(t *testing.T) {
+// postgresPresence takes a presence on a fresh PostgreSQL database, or
+// skips: a SQLite presence has no session to lose.
+func postgresPresence(t *testing.T) (*store.Store, *store.Presence) {
+	t.Helper()
 	db, ok := storetest.Postgres(t)
 	if !ok {
 		t.Skip("PostgreSQL only: a SQLite presence has no session to lose")
 	}
-	ctx := context.Background()
 	s := storetest.Open(t, db, registry(t))
-	p, err := s.Present(ctx)
+	p, err := s.Present(context.Background())
 	require.NoError(t, err)
-	defer p.Close()
-	_, err = s.DB().ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks
+	return s, p
+}
+
+// endSession ends a presence's session from the server side, as a
+// restart or a network fault would, and waits for its backend to exit.
+func endSession(t *testing.T, s *store.Store, p *store.Presence) {
+	t.Helper()
+	_, err := s.DB().ExecContext(context.Background(), `SELECT pg_terminate_backend(pid, 5000) FROM pg_locks
 		WHERE locktype = 'advisory' AND objsubid = 2 AND objid::bigint = $1`, p.ID())
 	require.NoError(t, err)
+}
+
+// TestPresenceComesBackAfterItsSessionEnds: once a PostgreSQL presence's
+// session ends, the process counts as gone, then takes its id again on a
+// new session.
+func TestPresenceComesBackAfterItsSessionEnds(t *testing.T) {
+	ctx := context.Background()
+	s, p := postgresPresence(t)
+	defer p.Close()
+	endSession(t, s, p)
 	require.Eventually(t, func() bool {
 		alive, err := s.Alive(ctx, []int32{p.ID()})
 		require.NoError(t, err)
@@ -156,21 +171,10 @@ func TestPresenceComesBackAfterItsSessionEnds(t *testing.T) {
 // server ended its presence's session, before the keeper noticed, stops
 // without an error (the lock went with the session), and counts as gone.
 func TestPresenceClosesAfterItsSessionEnded(t *testing.T) {
-	db, ok := storetest.Postgres(t)
-	if !ok {
-		t.Skip("PostgreSQL only: a SQLite presence has no session to lose")
-	}
-	ctx := context.Background()
-	s := storetest.Open(t, db, registry(t))
-	p, err := s.Present(ctx)
-	require.NoError(t, err)
-	var pid int
-	require.NoError(t, s.DB().QueryRowContext(ctx, `SELECT pid FROM pg_locks
-		WHERE locktype = 'advisory' AND objsubid = 2 AND objid::bigint = $1`, p.ID()).Scan(&pid))
-	_, err = s.DB().ExecContext(ctx, `SELECT pg_terminate_backend($1, 5000)`, pid)
-	require.NoError(t, err)
+	s, p := postgresPresence(t)
+	endSession(t, s, p)
 	require.NoError(t, p.Close())
-	alive, err := s.Alive(ctx, []int32{p.ID()})
+	alive, err := s.Alive(context.Background(), []int32{p.ID()})
 	require.NoError(t, err)
 	require.False(t, alive[p.ID()])
 }
